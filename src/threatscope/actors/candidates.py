@@ -1,0 +1,94 @@
+"""What resolution needs to know about one intrusion-set or threat-actor object."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from threatscope.names import normalise_name, object_aliases
+from threatscope.store.base import StoredObject
+
+__all__ = ["Candidate", "NexusClaim", "candidate_from"]
+
+_ATTACK_GROUP_ID = re.compile(r"^G\d{4}$")
+# Who asserted what: the importer, and within a STIX import the producing identity.
+SOURCE_PRIORITY = {"attack": 0, "stix": 1, "misp-galaxy": 2}
+
+
+@dataclass(frozen=True)
+class NexusClaim:
+    nexus: str
+    basis: str
+
+
+@dataclass
+class Candidate:
+    id: str
+    name: str
+    source: str
+    party: str
+    created: str
+    aliases: list[str]
+    attack_ids: set[str]
+    nexus_claims: list[NexusClaim] = field(default_factory=list)
+    motivations: list[str] = field(default_factory=list)
+
+    @property
+    def name_norm(self) -> str:
+        return normalise_name(self.name)
+
+    @property
+    def alias_norms(self) -> set[str]:
+        return {normalise_name(a) for a in self.aliases}
+
+    @property
+    def priority(self) -> tuple[int, str, str]:
+        return (SOURCE_PRIORITY.get(self.source, 9), self.created, self.id)
+
+
+def candidate_from(stored: StoredObject) -> Candidate:
+    obj = stored.data
+    aliases = object_aliases(obj)
+    attack_ids = {
+        ref["external_id"]
+        for ref in obj.get("external_references") or ()
+        if isinstance(ref, dict)
+        and str(ref.get("source_name", "")).startswith("mitre")
+        and isinstance(ref.get("external_id"), str)
+    }
+    # Vendors cite ATT&CK group ids among their synonyms (MISP lists `G0096` for APT41).
+    attack_ids |= {alias for alias in aliases if _ATTACK_GROUP_ID.match(alias)}
+    return Candidate(
+        id=obj["id"],
+        name=str(obj.get("name") or obj["id"]),
+        source=stored.source,
+        party=f"{stored.source}|{obj.get('created_by_ref', '')}",
+        created=str(obj.get("created", "")),
+        aliases=aliases,
+        attack_ids=attack_ids,
+        nexus_claims=_nexus_claims(obj),
+        motivations=_motivations(obj),
+    )
+
+
+def _nexus_claims(obj: dict[str, Any]) -> list[NexusClaim]:
+    claims = []
+    for claim in obj.get("x_threatscope_nexus_claims") or ():
+        if isinstance(claim, dict) and isinstance(claim.get("nexus"), str):
+            claims.append(NexusClaim(claim["nexus"], str(claim.get("basis", "unspecified"))))
+    if isinstance(obj.get("x_threatscope_nexus"), str) and not claims:
+        claims.append(NexusClaim(obj["x_threatscope_nexus"], "x_threatscope_nexus"))
+    return claims
+
+
+def _motivations(obj: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    values: list[Any] = [obj.get("primary_motivation")]
+    for key in ("secondary_motivations", "x_threatscope_motivations"):
+        if isinstance(obj.get(key), list):
+            values.extend(obj[key])
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            found.append(value.strip().lower())
+    return found

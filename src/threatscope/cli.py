@@ -1,0 +1,338 @@
+"""The `threatscope` command: argument parsing and printing over the library, nothing more."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import platformdirs
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from threatscope import __version__
+from threatscope.actors import find_actor, join_member, split_member
+from threatscope.config import default_db_path
+from threatscope.errors import ConfigError, InputError, NotFoundError, ThreatScopeError
+from threatscope.export import export_bundle
+from threatscope.ingest import load_source, sync, write_objects
+from threatscope.sources import all_sources
+from threatscope.store import Store, open_store
+
+app = typer.Typer(
+    help="ThreatScope: adversary intelligence from STIX knowledge.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+actor_app = typer.Typer(help="Resolved actors: show, list, split and rejoin.", no_args_is_help=True)
+export_app = typer.Typer(help="Export the knowledge base.", no_args_is_help=True)
+app.add_typer(actor_app, name="actor")
+app.add_typer(export_app, name="export")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+class State:
+    db: Path = default_db_path()
+
+
+def _fail(error: ThreatScopeError) -> NoReturn:
+    err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1 if isinstance(error, NotFoundError) else 2)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except (InputError, ConfigError, NotFoundError, ThreatScopeError) as error:
+        _fail(error)
+
+
+@contextmanager
+def _store() -> Iterator[Store]:
+    with _errors():
+        store = open_store(State.db)
+    try:
+        with _errors():
+            yield store
+    finally:
+        store.close()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"threatscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="Database file (env THREATSCOPE_DB; default: user data dir)."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    State.db = db or default_db_path()
+
+
+def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+@app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(help="Source name: see `threatscope sources`.")],
+    path: Annotated[Path | None, typer.Argument(help="File or directory to import.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Import a file or directory through one source, in one transaction."""
+    with _errors(), err.status(f"Reading {path or source}…", spinner="dots"):
+        resolved, objects = load_source(source, path)
+    with _store() as store:
+        progress, update = _write_progress(f"Storing {len(objects)} objects")
+        with progress:
+            report = write_objects(store, source, resolved, objects, progress=update)
+    if json:
+        _print_json(report.as_dict())
+        return
+    out.print(
+        f"[bold]{source}[/] {resolved}: {report.received} objects read, "
+        f"[green]{report.added} added[/], {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.older} older than stored"
+    )
+
+
+@app.command("sync")
+def sync_(
+    mirror: Annotated[
+        Path | None, typer.Option(help="Read the feeds from DIR (laid out like shared/data).")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Only these feeds or sources (repeatable).")
+    ] = None,
+    url: Annotated[
+        list[str] | None, typer.Option(help="Override a feed URL: NAME=URL (repeatable).")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Fetch ATT&CK, the MISP galaxy and CISA KEV from their official URLs (or a mirror) and
+    import them all in one transaction."""
+    urls: dict[str, str] = {}
+    for item in url or ():
+        name, sep, value = item.partition("=")
+        if not sep:
+            _fail(ConfigError(f"--url takes NAME=URL, got {item!r}"))
+        urls[name] = value
+    if mirror is not None and not mirror.is_dir():
+        _fail(ConfigError(f"{mirror}: mirror directory does not exist"))
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+    def on_fetch(feed: Any) -> Callable[[int, int | None], None]:
+        task = progress.add_task(f"Fetching {feed.name}", total=None)
+        return lambda done, total: progress.update(task, completed=done, total=total)
+
+    cache = Path(platformdirs.user_cache_dir("threatscope")) / "sync"
+    with _store() as store, progress:
+        reports = sync(store, cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch)
+    if json:
+        _print_json([r.as_dict() for r in reports])
+        return
+    for r in reports:
+        out.print(
+            f"[bold]{r.source}[/] {r.path}: {r.added} added, {r.updated} updated, "
+            f"{r.unchanged} unchanged"
+        )
+
+
+@app.command("sources")
+def sources_(json: JsonOption = False) -> None:
+    """List the sources `import` understands."""
+    sources = all_sources()
+    if json:
+        _print_json({name: s.summary for name, s in sources.items()})
+        return
+    table = Table("source", "reads")
+    for name, source in sources.items():
+        table.add_row(name, source.summary)
+    out.print(table)
+
+
+@app.command("stats")
+def stats(json: JsonOption = False) -> None:
+    """Counts of current, non-revoked objects per STIX type, and actors per nexus."""
+    with _store() as store:
+        result = store.stats()
+        history = store.imports()
+    if json:
+        _print_json(result)
+        return
+    table = Table("STIX type", "objects", title=f"Knowledge base {State.db}")
+    for stix_type, count in result["objects"].items():
+        table.add_row(stix_type, f"{count:,}")
+    table.add_row("relationship", f"{result['relationships']:,}", style="dim")
+    out.print(table)
+    nexus = Table("nexus", "actors", title=f"{result['actors']:,} resolved actors")
+    for code, count in list(result["actors_by_nexus"].items())[:12]:
+        nexus.add_row(code, f"{count:,}")
+    out.print(nexus)
+    out.print(f"{len(history)} imports recorded")
+
+
+@actor_app.command("show")
+def actor_show(
+    name: Annotated[str, typer.Argument(help="Any name, alias, ATT&CK id or STIX id.")],
+    json: JsonOption = False,
+) -> None:
+    """One resolved actor: aliases with the sources asserting them, nexus, conflicts, members."""
+    with _store() as store:
+        doc = find_actor(store, name)
+    if json:
+        _print_json(doc)
+        return
+    out.print(f"[bold]{doc['name']}[/]  {doc['id']}")
+    out.print(
+        f"nexus: {doc['nexus'] or 'unknown'}   ATT&CK: {', '.join(doc['external_ids']) or '—'}"
+    )
+    if doc["motivations"]:
+        out.print(f"motivations: {', '.join(doc['motivations'])}")
+    aliases = Table("alias", "asserted by")
+    for alias in doc["aliases"]:
+        aliases.add_row(alias["alias"], ", ".join(alias["sources"]))
+    out.print(aliases)
+    members = Table("member", "source", "matched by")
+    for member in doc["members"]:
+        members.add_row(
+            f"{member['name']}\n{member['id']}",
+            member["source"],
+            "\n".join(member["matched_by"]) or "—",
+        )
+    out.print(members)
+    for conflict in doc["conflicts"]:
+        if conflict["type"] == "nexus":
+            claims = ", ".join(
+                f"{c['nexus']} ({c['source']} {c['basis']})" for c in conflict["claims"]
+            )
+            out.print(f"[yellow]conflict[/] nexus claims disagree: {claims}")
+        else:
+            out.print(
+                f"[yellow]conflict[/] {conflict['alias']!r} also claimed by "
+                f"{', '.join(conflict['also_claimed_by'])}"
+            )
+    for other in doc.get("other_matches", []):
+        out.print(f"[dim]also matches: {other['name']} ({other['id']})[/]")
+
+
+@actor_app.command("list")
+def actor_list(
+    nexus: Annotated[str | None, typer.Option(help="Only this nexus (ISO 3166 alpha-2).")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Resolved actors, optionally of one nexus."""
+    with _store() as store:
+        docs = store.list_actors(nexus.upper() if nexus else None)
+    if json:
+        _print_json(
+            [
+                {k: d[k] for k in ("id", "name", "nexus", "external_ids")}
+                | {
+                    "aliases": len(d["aliases"]),
+                    "members": len(d["members"]),
+                    "conflicts": len(d["conflicts"]),
+                }
+                for d in docs
+            ]
+        )
+        return
+    table = Table(
+        "actor", "nexus", "ATT&CK", "aliases", "sources", "conflicts", title=f"{len(docs)} actors"
+    )
+    for d in docs:
+        table.add_row(
+            d["name"],
+            d["nexus"] or "—",
+            ", ".join(d["external_ids"]),
+            str(len(d["aliases"])),
+            ", ".join(sorted({m["source"] for m in d["members"]})),
+            str(len(d["conflicts"])) if d["conflicts"] else "",
+        )
+    out.print(table)
+
+
+@actor_app.command("split")
+def actor_split(
+    actor: Annotated[str, typer.Argument(help="The actor, by any name.")],
+    member: Annotated[str, typer.Argument(help="Member to take out: object id, source or name.")],
+    json: JsonOption = False,
+) -> None:
+    """Undo a merge: the member becomes an actor of its own and stays so across imports."""
+    with _store() as store:
+        moved = split_member(store, actor, member)
+    if json:
+        _print_json({"split": moved["id"], "from": actor})
+        return
+    out.print(
+        f"split {moved['name']} ({moved['source']}, {moved['id']}) out of {actor!r}; "
+        f"undo with: threatscope actor join {moved['id']}"
+    )
+
+
+@actor_app.command("join")
+def actor_join(
+    object_id: Annotated[str, typer.Argument(help="The object id a split took out.")],
+) -> None:
+    """Undo a split: resolution may merge the object again."""
+    with _store() as store:
+        join_member(store, object_id)
+    out.print(f"{object_id} may merge again")
+
+
+@export_app.command("stix")
+def export_stix(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Bundle file to write.")],
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="Only this STIX type (repeatable).")
+    ] = None,
+    include_revoked: Annotated[bool, typer.Option(help="Include revoked objects.")] = False,
+) -> None:
+    """Write current objects as one STIX 2.1 bundle."""
+    with _store() as store:
+        count = export_bundle(store, output, types=type_, include_revoked=include_revoked)
+    err.print(f"wrote {count} objects to {output}")

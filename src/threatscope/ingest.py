@@ -1,0 +1,75 @@
+"""Sources -> store: read and validate everything first, then write it in one transaction.
+
+Nothing touches the database until the whole input has parsed, so bad input leaves the store
+byte-for-byte as it was; a failure while writing rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from threatscope.actors import resolve_actors
+from threatscope.errors import ConfigError
+from threatscope.sources import get_source
+from threatscope.sources.fetch import FEEDS, ByteProgress, Feed, fetch_feed
+from threatscope.store import ImportReport, Store
+from threatscope.store.base import Progress
+
+__all__ = ["load_source", "run_import", "sync", "write_objects"]
+
+
+def load_source(source_name: str, path: Path | None) -> tuple[Path, list[dict]]:
+    """Parse a source's input without opening any database."""
+    source = get_source(source_name)
+    if path is None:
+        if source.default_path is None:
+            raise ConfigError(f"source {source_name!r} needs a PATH")
+        path = source.default_path()
+    return path, source.load(path)
+
+
+def write_objects(
+    store: Store,
+    source_name: str,
+    path: Path,
+    objects: list[dict],
+    progress: Progress | None = None,
+) -> ImportReport:
+    with store.write() as writer:
+        report = writer.upsert(objects, source=source_name, path=str(path), progress=progress)
+        if report.added or report.updated:
+            resolve_actors(writer)
+    return report
+
+
+def run_import(store: Store, source_name: str, path: Path | None = None) -> ImportReport:
+    path, objects = load_source(source_name, path)
+    return write_objects(store, source_name, path, objects)
+
+
+def sync(
+    store: Store,
+    cache_dir: Path,
+    mirror: Path | None = None,
+    urls: dict[str, str] | None = None,
+    only: list[str] | None = None,
+    on_fetch: Callable[[Feed], ByteProgress | None] | None = None,
+) -> list[ImportReport]:
+    """Fetch every public feed, parse them all, then store them in one transaction."""
+    feeds = [f for f in FEEDS if not only or f.name in only or f.source in only]
+    unknown = set(only or ()) - {f.name for f in FEEDS} - {f.source for f in FEEDS}
+    if unknown:
+        raise ConfigError(f"unknown feed(s): {', '.join(sorted(unknown))}")
+    loaded = []
+    for feed in feeds:
+        progress = on_fetch(feed) if on_fetch else None
+        path = fetch_feed(feed, cache_dir, mirror, (urls or {}).get(feed.name), progress)
+        loaded.append((feed, path, get_source(feed.source).load(path)))
+    reports = []
+    with store.write() as writer:
+        for feed, path, objects in loaded:
+            reports.append(writer.upsert(objects, source=feed.source, path=str(path)))
+        if any(r.added or r.updated for r in reports):
+            resolve_actors(writer)
+    return reports

@@ -1,0 +1,125 @@
+"""`import kev PATH`: CISA Known Exploited Vulnerabilities as STIX `vulnerability` objects.
+
+Ids are UUIDv5 of the CVE id, so every import of the same CVE names the same object. `created`
+is the date CISA added it; `modified` is the catalogue's release time, so a newer catalogue
+replaces older entries and the same catalogue changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from threatscope.errors import InputError
+from threatscope.sources.base import Source, register
+from threatscope.stix import normalise_timestamp
+
+__all__ = ["CISA_IDENTITY", "kev_to_stix", "load_kev", "vulnerability_id"]
+
+CISA_IDENTITY = "identity--2a8f1f56-30a6-4d5b-8a24-6d2f2c1a7b10"
+_NAMESPACE = uuid.UUID("8a0f6e8e-6f5b-4f63-9a77-3c1b0e3f5c21")
+_CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+_FIELDS = {
+    "vendorProject": "x_kev_vendor_project",
+    "product": "x_kev_product",
+    "vulnerabilityName": "x_kev_vulnerability_name",
+    "dateAdded": "x_kev_date_added",
+    "requiredAction": "x_kev_required_action",
+    "dueDate": "x_kev_due_date",
+    "knownRansomwareCampaignUse": "x_kev_known_ransomware_campaign_use",
+    "notes": "x_kev_notes",
+    "cwes": "x_kev_cwes",
+}
+
+
+def vulnerability_id(cve: str) -> str:
+    return f"vulnerability--{uuid.uuid5(_NAMESPACE, cve.upper())}"
+
+
+def load_kev(path: Path) -> list[dict[str, Any]]:
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise InputError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, expected the KEV JSON feed") from None
+    except orjson.JSONDecodeError as exc:
+        raise InputError(str(path), f"not valid JSON: {exc}") from None
+    return kev_to_stix(doc, str(path))
+
+
+def _released(doc: dict[str, Any], file: str) -> str:
+    raw = doc.get("dateReleased")
+    if isinstance(raw, str):
+        # CISA writes 4-digit fractions and sometimes none; STIX wants `...Z` with any precision.
+        text = raw if raw.endswith("Z") else raw + "Z"
+        if normalise_timestamp(text):
+            return text
+    raise InputError(file, f"'dateReleased' is not a timestamp: {raw!r}")
+
+
+def kev_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
+        raise InputError(file, "not a CISA KEV feed: no 'vulnerabilities' list")
+    released = _released(doc, file)
+    objects: list[dict[str, Any]] = [
+        {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": CISA_IDENTITY,
+            "created": "2021-11-03T00:00:00.000Z",
+            "modified": "2021-11-03T00:00:00.000Z",
+            "name": "CISA Known Exploited Vulnerabilities catalog",
+            "identity_class": "organization",
+        }
+    ]
+    for index, entry in enumerate(doc["vulnerabilities"]):
+        where = f"vulnerability {index}"
+        if not isinstance(entry, dict):
+            raise InputError(file, "expected a JSON object", where=where)
+        cve = entry.get("cveID")
+        if isinstance(cve, str):
+            where += f" ({cve})"
+        if not isinstance(cve, str) or not _CVE.match(cve.strip()):
+            raise InputError(file, f"invalid 'cveID': {cve!r}", where=where)
+        cve = cve.strip()
+        added = entry.get("dateAdded")
+        try:
+            added_day = date.fromisoformat(added) if isinstance(added, str) else None
+        except ValueError:
+            added_day = None
+        if added_day is None:
+            raise InputError(file, f"invalid 'dateAdded': {added!r}", where=where)
+        created = f"{added_day.isoformat()}T00:00:00.000Z"
+        obj: dict[str, Any] = {
+            "type": "vulnerability",
+            "spec_version": "2.1",
+            "id": vulnerability_id(cve),
+            "created": created,
+            "modified": max(released, created, key=normalise_timestamp),
+            "created_by_ref": CISA_IDENTITY,
+            "name": cve,
+            "external_references": [
+                {"source_name": "cve", "external_id": cve},
+                {
+                    "source_name": "cisa-kev",
+                    "url": "https://www.cisa.gov/known-exploited-vulnerabilities-catalog",
+                },
+            ],
+            "x_kev_catalog_version": doc.get("catalogVersion"),
+        }
+        if isinstance(entry.get("shortDescription"), str):
+            obj["description"] = entry["shortDescription"]
+        for field, prop in _FIELDS.items():
+            if field in entry:
+                obj[prop] = entry[field]
+        objects.append(obj)
+    return objects
+
+
+register(Source("kev", "CISA Known Exploited Vulnerabilities JSON feed", load_kev))

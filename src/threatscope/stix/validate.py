@@ -1,0 +1,121 @@
+"""What STIX requires of every object, checked on the dict as parsed.
+
+We check the rules that decide whether an object can be stored and versioned correctly: the id,
+its type, the timestamps that drive versioning, and every reference. Vocabulary and
+property-level rules are left to producers: custom properties (`x_mitre_*`) are kept untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+__all__ = ["SCO_TYPES", "is_identifier", "normalise_timestamp", "validate_object"]
+
+# Cyber-observable objects carry no created/modified (STIX 2.1 §6).
+SCO_TYPES = frozenset(
+    {
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    }
+)
+# Objects that have `created` but may lack `modified`.
+_CREATED_ONLY = frozenset({"marking-definition"})
+
+_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_IDENTIFIER = re.compile(rf"^([a-z0-9][a-z0-9-]*[a-z0-9])--{_UUID}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def is_identifier(value: Any) -> bool:
+    return isinstance(value, str) and _IDENTIFIER.match(value) is not None
+
+
+def normalise_timestamp(value: Any) -> str | None:
+    """A STIX timestamp as a fixed-width, sortable UTC string; None when it is not valid STIX.
+
+    STIX allows any sub-second precision, so `...:00.1Z` and `...:00.100Z` are the same instant:
+    versioning must compare instants, not strings.
+    """
+    if not isinstance(value, str) or _TIMESTAMP.match(value) is None:
+        return None
+    head, _, frac = value[:-1].partition(".")
+    try:
+        parsed = datetime.fromisoformat(head)
+    except ValueError:
+        return None
+    micros = (frac + "000000")[:6]
+    return f"{parsed.strftime('%Y-%m-%dT%H:%M:%S')}.{micros}Z"
+
+
+def validate_object(obj: Any) -> str | None:
+    """The reason `obj` is not a valid STIX object, or None when it is."""
+    if not isinstance(obj, dict):
+        return f"expected a JSON object, got {type(obj).__name__}"
+    stix_type = obj.get("type")
+    if not isinstance(stix_type, str) or not _TYPE.match(stix_type):
+        return f"invalid or missing 'type': {stix_type!r}"
+    ident = obj.get("id")
+    if not isinstance(ident, str):
+        return "missing 'id'"
+    match = _IDENTIFIER.match(ident)
+    if match is None:
+        return f"invalid id {ident!r}: expected '{stix_type}--<uuid>'"
+    if match.group(1) != stix_type:
+        return f"id {ident!r} does not match type {stix_type!r}"
+    if stix_type not in SCO_TYPES:
+        created = normalise_timestamp(obj.get("created"))
+        if created is None:
+            return f"invalid or missing 'created': {obj.get('created')!r}"
+        if "modified" in obj or stix_type not in _CREATED_ONLY:
+            modified = normalise_timestamp(obj.get("modified"))
+            if modified is None:
+                return f"invalid or missing 'modified': {obj.get('modified')!r}"
+            if modified < created:
+                return f"'modified' {obj['modified']} is earlier than 'created' {obj['created']}"
+    if "revoked" in obj and not isinstance(obj["revoked"], bool):
+        return "'revoked' must be true or false"
+    if stix_type == "relationship":
+        rel_type = obj.get("relationship_type")
+        if not isinstance(rel_type, str) or not rel_type:
+            return "relationship without 'relationship_type'"
+        for key in ("source_ref", "target_ref"):
+            if key not in obj:
+                return f"relationship without '{key}'"
+    return _check_references(obj)
+
+
+def _check_references(obj: dict[str, Any]) -> str | None:
+    # Custom properties (x_…) are the producer's business:
+    # ATT&CK ships `x_mitre_data_source_ref: ""`.
+    for key, value in obj.items():
+        if key.startswith("x_"):
+            continue
+        if key.endswith("_ref"):
+            if not is_identifier(value):
+                return f"'{key}' is not a STIX identifier: {value!r}"
+        elif key.endswith("_refs"):
+            if not isinstance(value, list):
+                return f"'{key}' must be a list of STIX identifiers"
+            for item in value:
+                if not is_identifier(item):
+                    return f"'{key}' holds a value that is not a STIX identifier: {item!r}"
+    return None

@@ -1,0 +1,122 @@
+"""The store interface: everything above `store/` talks to these protocols, never to SQL.
+
+A PostgreSQL backend implements the same two protocols; importers and analysis do not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["ActorRow", "ImportReport", "Progress", "Store", "StoredObject", "Writer"]
+
+Progress = Callable[[int, int], None]
+"""Called as `progress(done, total)` while a long write proceeds."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import did. `older` counts objects skipped because the store had a newer version."""
+
+    import_id: int
+    source: str
+    path: str
+    received: int
+    added: int
+    updated: int
+    unchanged: int
+    older: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "import_id": self.import_id,
+            "source": self.source,
+            "path": self.path,
+            "received": self.received,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "older": self.older,
+        }
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A current object with the importer that brought its current version."""
+
+    data: dict[str, Any]
+    source: str
+
+
+@dataclass
+class ActorRow:
+    """One resolved actor as the resolver hands it to the store.
+
+    `doc` is the full public view (the `actor show --json` document); `lookup` holds the
+    normalised names it can be found by; `members` the (object id, source) pairs merged into it.
+    """
+
+    id: str
+    name: str
+    nexus: str | None
+    doc: dict[str, Any]
+    lookup: list[str] = field(default_factory=list)
+    members: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Writer(Protocol):
+    """Operations inside one write transaction."""
+
+    def upsert(
+        self,
+        objects: Sequence[dict[str, Any]],
+        source: str,
+        path: str,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Store each object unless the store holds the same or a newer version."""
+        ...
+
+    def actor_objects(self) -> list[StoredObject]:
+        """Current, non-revoked intrusion-set and threat-actor objects."""
+        ...
+
+    def splits(self) -> dict[str, str]:
+        """Objects the analyst split out of an actor: object id -> the actor it left."""
+        ...
+
+    def add_split(self, object_id: str, from_actor: str) -> None: ...
+
+    def remove_split(self, object_id: str) -> bool: ...
+
+    def replace_actors(self, actors: Iterable[ActorRow]) -> None: ...
+
+
+class Store(Protocol):
+    """A knowledge base. Reads may happen at any time; writes happen inside `write()`."""
+
+    location: str
+
+    def write(self) -> AbstractContextManager[Writer]:
+        """One transaction: all of it lands, or none of it does."""
+        ...
+
+    def get_object(self, object_id: str) -> dict[str, Any] | None: ...
+
+    def iter_objects(
+        self, types: Sequence[str] | None = None, include_revoked: bool = False
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def imports(self) -> list[dict[str, Any]]: ...
+
+    def find_actors(self, query: str) -> list[dict[str, Any]]:
+        """Actor documents whose id or member id is `query`, or any of whose names matches it."""
+        ...
+
+    def list_actors(self, nexus: str | None = None) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,323 @@
+"""The SQLite knowledge base: one file, WAL mode, one transaction per import.
+
+Writers take the write lock up front (`BEGIN IMMEDIATE`) and wait for each other through
+`busy_timeout`, so two importers running at once both land, one after the other, and a reader is
+never blocked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from threatscope.errors import StoreError
+from threatscope.names import normalise_name, object_aliases
+from threatscope.stix.validate import normalise_timestamp
+from threatscope.store.base import ActorRow, ImportReport, Progress, StoredObject
+
+__all__ = ["SQLiteStore"]
+
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_MS = 600_000
+_CHUNK = 500
+_WRITE_CHUNK = 5_000
+_ACTOR_TYPES = ("intrusion-set", "threat-actor")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class SQLiteStore:
+    def __init__(self, path: Path | str) -> None:
+        self.location = str(path)
+        if self.location != ":memory:":
+            Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.location, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._ensure_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.location}: cannot open as a ThreatScope database: {exc}"
+            ) from None
+
+    def _ensure_schema(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.location}: schema version {version} is newer than this ThreatScope "
+                f"understands ({SCHEMA_VERSION}); upgrade ThreatScope"
+            )
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        script = resources.files("threatscope.store").joinpath("schema.sql").read_text()
+        # Every statement is idempotent, so two processes creating the same file both succeed.
+        self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[SQLiteWriter]:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.location}: cannot start a write: {exc}") from None
+        try:
+            yield SQLiteWriter(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_object(self, object_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT json FROM objects WHERE id = ?", (object_id,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def iter_objects(
+        self, types: Sequence[str] | None = None, include_revoked: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        clauses, params = [], []
+        if types:
+            clauses.append(f"type IN ({','.join('?' * len(types))})")
+            params.extend(types)
+        if not include_revoked:
+            clauses.append("revoked = 0")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        for (doc,) in self._conn.execute(f"SELECT json FROM objects {where} ORDER BY id", params):
+            yield orjson.loads(doc)
+
+    def stats(self) -> dict[str, Any]:
+        rows = self._conn.execute(
+            "SELECT type, count(*) FROM objects WHERE revoked = 0 GROUP BY type ORDER BY type"
+        ).fetchall()
+        counts = {stix_type: n for stix_type, n in rows if stix_type != "relationship"}
+        relationships = dict(rows).get("relationship", 0)
+        actors = self._conn.execute("SELECT count(*) FROM actors").fetchone()[0]
+        by_nexus = dict(
+            self._conn.execute(
+                "SELECT coalesce(nexus, 'unknown'), count(*) FROM actors GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+        )
+        return {
+            "objects": counts,
+            "relationships": relationships,
+            "actors": actors,
+            "actors_by_nexus": by_nexus,
+        }
+
+    def imports(self) -> list[dict[str, Any]]:
+        cursor = self._conn.execute(
+            "SELECT id, source, path, started, finished, received, added, updated, unchanged, older"
+            " FROM imports ORDER BY id"
+        )
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor]
+
+    def find_actors(self, query: str) -> list[dict[str, Any]]:
+        name_norm = normalise_name(query)
+        rows = self._conn.execute(
+            "SELECT doc FROM actors WHERE id IN ("
+            " SELECT actor_id FROM actor_lookup WHERE name_norm = ?"
+            " UNION SELECT actor_id FROM actor_members WHERE object_id = ?"
+            " UNION SELECT id FROM actors WHERE id = ?) ORDER BY name",
+            (name_norm, query, query),
+        ).fetchall()
+        return [orjson.loads(doc) for (doc,) in rows]
+
+    def list_actors(self, nexus: str | None = None) -> list[dict[str, Any]]:
+        if nexus is None:
+            rows = self._conn.execute("SELECT doc FROM actors ORDER BY name").fetchall()
+        else:
+            rows = self._conn.execute(
+                "SELECT doc FROM actors WHERE nexus = ? ORDER BY name", (nexus,)
+            ).fetchall()
+        return [orjson.loads(doc) for (doc,) in rows]
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SQLiteWriter:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def upsert(
+        self,
+        objects: Sequence[dict[str, Any]],
+        source: str,
+        path: str,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        conn = self._conn
+        import_id = conn.execute(
+            "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, _now())
+        ).lastrowid
+        assert import_id is not None
+        newest: dict[str, tuple[str, dict[str, Any]]] = {}
+        for obj in objects:
+            modified = normalise_timestamp(obj.get("modified") or obj.get("created")) or ""
+            held = newest.get(obj["id"])
+            if held is None or modified > held[0]:
+                newest[obj["id"]] = (modified, obj)
+
+        stored = self._stored_versions(list(newest))
+        added = updated = unchanged = older = 0
+        changed: list[tuple[str, dict[str, Any]]] = []
+        for object_id, (modified, obj) in newest.items():
+            current = stored.get(object_id)
+            if current is None:
+                added += 1
+            elif modified > current:
+                updated += 1
+            else:
+                if modified == current:
+                    unchanged += 1
+                else:
+                    older += 1
+                continue
+            changed.append((modified, obj))
+        for start in range(0, len(changed), _WRITE_CHUNK):
+            self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id)
+            if progress:
+                progress(min(start + _WRITE_CHUNK, len(changed)), len(changed))
+        older += len(objects) - len(newest)  # superseded versions within the same input
+        conn.execute(
+            "UPDATE imports SET finished = ?, received = ?, added = ?, updated = ?, unchanged = ?,"
+            " older = ? WHERE id = ?",
+            (_now(), len(objects), added, updated, unchanged, older, import_id),
+        )
+        return ImportReport(import_id, source, path, len(objects), added, updated, unchanged, older)
+
+    def _stored_versions(self, ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            found.update(
+                self._conn.execute(
+                    f"SELECT id, modified FROM objects WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
+        return found
+
+    def _write_objects(
+        self, changed: list[tuple[str, dict[str, Any]]], source: str, import_id: int
+    ) -> None:
+        conn = self._conn
+        ids = [(obj["id"],) for _, obj in changed]
+        for table in ("relationships", "external_ids", "aliases"):
+            key = "id" if table == "relationships" else "object_id"
+            conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", ids)
+        object_rows, relationship_rows, external_rows, alias_rows, provenance_rows = (
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        for modified, obj in changed:
+            object_id = obj["id"]
+            name = obj.get("name")
+            object_rows.append(
+                (
+                    object_id,
+                    obj["type"],
+                    name if isinstance(name, str) else None,
+                    normalise_timestamp(obj.get("created")),
+                    modified,
+                    1 if obj.get("revoked") is True else 0,
+                    1 if obj.get("x_mitre_deprecated") is True else 0,
+                    source,
+                    import_id,
+                    _dumps(obj),
+                )
+            )
+            provenance_rows.append((object_id, modified, import_id))
+            if obj["type"] == "relationship":
+                relationship_rows.append(
+                    (object_id, obj["source_ref"], obj["relationship_type"], obj["target_ref"])
+                )
+            for ref in obj.get("external_references") or ():
+                if isinstance(ref, dict) and isinstance(ref.get("external_id"), str):
+                    external_rows.append(
+                        (object_id, str(ref.get("source_name")), ref["external_id"])
+                    )
+            if obj["type"] != "relationship":
+                for alias in object_aliases(obj):
+                    alias_rows.append((object_id, alias, normalise_name(alias), source))
+        conn.executemany(
+            "INSERT INTO objects (id, type, name, created, modified, revoked, deprecated, source,"
+            " import_id, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET type = excluded.type, name = excluded.name,"
+            " created = excluded.created, modified = excluded.modified,"
+            " revoked = excluded.revoked, deprecated = excluded.deprecated,"
+            " source = excluded.source, import_id = excluded.import_id, json = excluded.json",
+            object_rows,
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO provenance (object_id, modified, import_id) VALUES (?, ?, ?)",
+            provenance_rows,
+        )
+        conn.executemany("INSERT INTO relationships VALUES (?, ?, ?, ?)", relationship_rows)
+        conn.executemany("INSERT OR IGNORE INTO external_ids VALUES (?, ?, ?)", external_rows)
+        conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)", alias_rows)
+
+    # -- actors ----------------------------------------------------------------------------
+
+    def actor_objects(self) -> list[StoredObject]:
+        rows = self._conn.execute(
+            f"SELECT json, source FROM objects WHERE type IN {_ACTOR_TYPES} AND revoked = 0"
+            " ORDER BY id"
+        ).fetchall()
+        return [StoredObject(orjson.loads(doc), source) for doc, source in rows]
+
+    def splits(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT object_id, from_actor FROM actor_splits").fetchall())
+
+    def add_split(self, object_id: str, from_actor: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO actor_splits VALUES (?, ?, ?)", (object_id, from_actor, _now())
+        )
+
+    def remove_split(self, object_id: str) -> bool:
+        cursor = self._conn.execute("DELETE FROM actor_splits WHERE object_id = ?", (object_id,))
+        return cursor.rowcount > 0
+
+    def replace_actors(self, actors: Iterable[ActorRow]) -> None:
+        conn = self._conn
+        for table in ("actors", "actor_members", "actor_lookup"):
+            conn.execute(f"DELETE FROM {table}")
+        actor_rows, member_rows, lookup_rows = [], [], []
+        for actor in actors:
+            actor_rows.append((actor.id, actor.name, actor.nexus, _dumps(actor.doc)))
+            member_rows.extend((object_id, actor.id, source) for object_id, source in actor.members)
+            lookup_rows.extend((name, actor.id) for name in set(actor.lookup))
+        conn.executemany("INSERT INTO actors VALUES (?, ?, ?, ?)", actor_rows)
+        conn.executemany("INSERT INTO actor_members VALUES (?, ?, ?)", member_rows)
+        conn.executemany("INSERT INTO actor_lookup VALUES (?, ?)", lookup_rows)

@@ -1,0 +1,60 @@
+"""Shared fixtures: real SQLite files in temp dirs; the shared data found through one setting."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from threatscope.store import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """`THREATSCOPE_DATA`, default `../shared/data` beside the project root."""
+    return Path(os.environ.get("THREATSCOPE_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_file(relative: str) -> Path:
+    """A file of the shared data, or a skip saying what is missing and how to point at it."""
+    path = data_dir() / relative
+    if not path.exists():
+        pytest.skip(f"shared data file {path} is absent (set THREATSCOPE_DATA to its directory)")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "kb.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[SQLiteStore]:
+    kb = SQLiteStore(db_path)
+    try:
+        yield kb
+    finally:
+        kb.close()
+
+
+@pytest.fixture(scope="session")
+def enterprise_path() -> Path:
+    return shared_file("attack/enterprise-attack-18.1.json")
+
+
+@pytest.fixture(scope="session")
+def ics_path() -> Path:
+    return shared_file("attack/ics-attack-18.1.json")
+
+
+@pytest.fixture(scope="session")
+def kev_path() -> Path:
+    return shared_file("kev/known_exploited_vulnerabilities.json")
+
+
+@pytest.fixture(scope="session")
+def misp_path() -> Path:
+    return shared_file("misp-galaxy/threat-actor.json")
