@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["SCO_TYPES", "is_identifier", "normalise_timestamp", "validate_object"]
@@ -46,24 +47,29 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 def is_identifier(value: Any) -> bool:
-    return isinstance(value, str) and _IDENTIFIER.match(value) is not None
+    return isinstance(value, str) and _valid_identifier(value)
 
 
+@lru_cache(maxsize=65536)
+def _valid_identifier(value: str) -> bool:
+    return _IDENTIFIER.match(value) is not None
+
+
+@lru_cache(maxsize=65536)
 def normalise_timestamp(value: Any) -> str | None:
     """A STIX timestamp as a fixed-width, sortable UTC string; None when it is not valid STIX.
 
     STIX allows any sub-second precision, so `...:00.1Z` and `...:00.100Z` are the same instant:
-    versioning must compare instants, not strings.
+    versioning must compare instants, not strings. Cached: a bundle repeats the same few stamps.
     """
     if not isinstance(value, str) or _TIMESTAMP.match(value) is None:
         return None
     head, _, frac = value[:-1].partition(".")
     try:
-        parsed = datetime.fromisoformat(head)
+        datetime.fromisoformat(head)  # the regex fixed the width; this rejects 2025-02-30
     except ValueError:
         return None
-    micros = (frac + "000000")[:6]
-    return f"{parsed.strftime('%Y-%m-%dT%H:%M:%S')}.{micros}Z"
+    return f"{head}.{(frac + '000000')[:6]}Z"
 
 
 def validate_object(obj: Any) -> str | None:
@@ -103,16 +109,28 @@ def validate_object(obj: Any) -> str | None:
     return _check_references(obj)
 
 
+def _reference_kind(key: str) -> int:
+    """0: not a reference; 1: `*_ref`; 2: `*_refs`. Custom `x_*` properties are not checked:
+    they are the producer's business (ATT&CK ships `x_mitre_data_source_ref: ""`)."""
+    kind = _KEY_KINDS.get(key)
+    if kind is None:
+        kind = 0
+        if not key.startswith("x_"):
+            kind = 1 if key.endswith("_ref") else 2 if key.endswith("_refs") else 0
+        _KEY_KINDS[key] = kind
+    return kind
+
+
+_KEY_KINDS: dict[str, int] = {}
+
+
 def _check_references(obj: dict[str, Any]) -> str | None:
-    # Custom properties (x_…) are the producer's business:
-    # ATT&CK ships `x_mitre_data_source_ref: ""`.
     for key, value in obj.items():
-        if key.startswith("x_"):
-            continue
-        if key.endswith("_ref"):
+        kind = _reference_kind(key)
+        if kind == 1:
             if not is_identifier(value):
                 return f"'{key}' is not a STIX identifier: {value!r}"
-        elif key.endswith("_refs"):
+        elif kind == 2:
             if not isinstance(value, list):
                 return f"'{key}' must be a list of STIX identifiers"
             for item in value:

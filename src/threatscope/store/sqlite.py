@@ -50,6 +50,8 @@ class SQLiteStore:
             )
             self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            # WAL + NORMAL: a crash can lose the last commit but never corrupts or half-applies one.
+            self._conn.execute("PRAGMA synchronous = NORMAL")
             self._ensure_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -189,12 +191,14 @@ class SQLiteWriter:
         stored = self._stored_versions(list(newest))
         added = updated = unchanged = older = 0
         changed: list[tuple[str, dict[str, Any]]] = []
+        replaced: list[tuple[str]] = []
         for object_id, (modified, obj) in newest.items():
             current = stored.get(object_id)
             if current is None:
                 added += 1
             elif modified > current:
                 updated += 1
+                replaced.append((object_id,))
             else:
                 if modified == current:
                     unchanged += 1
@@ -202,6 +206,12 @@ class SQLiteWriter:
                     older += 1
                 continue
             changed.append((modified, obj))
+        for table, key in (
+            ("relationships", "id"),
+            ("external_ids", "object_id"),
+            ("aliases", "object_id"),
+        ):
+            conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", replaced)
         for start in range(0, len(changed), _WRITE_CHUNK):
             self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id)
             if progress:
@@ -230,10 +240,6 @@ class SQLiteWriter:
         self, changed: list[tuple[str, dict[str, Any]]], source: str, import_id: int
     ) -> None:
         conn = self._conn
-        ids = [(obj["id"],) for _, obj in changed]
-        for table in ("relationships", "external_ids", "aliases"):
-            key = "id" if table == "relationships" else "object_id"
-            conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", ids)
         object_rows, relationship_rows, external_rows, alias_rows, provenance_rows = (
             [],
             [],
