@@ -262,12 +262,14 @@ def actor_show(
 
 @actor_app.command("list")
 def actor_list(
-    nexus: Annotated[str | None, typer.Option(help="Only this nexus (ISO 3166 alpha-2).")] = None,
+    nexus: Annotated[
+        str | None, typer.Option(help="Only this nexus (ISO 3166 alpha-2, or 'unknown').")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Resolved actors, optionally of one nexus."""
     with _store() as store:
-        docs = store.list_actors(nexus.upper() if nexus else None)
+        docs = store.list_actors(nexus if nexus in (None, "unknown") else nexus.upper())
     if json:
         _print_json(
             [

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import pycountry
 
-__all__ = ["to_iso2"]
+__all__ = ["country_name", "to_iso2"]
 
 # Spellings pycountry's lookup does not know, seen in MISP, CFR and EuRepoC data.
 _SPELLINGS = {
@@ -41,6 +41,8 @@ _SPELLINGS = {
     "tanzania": "TZ",
     "kosovo": "XK",
 }
+# Names analysts use where ISO's official short name reads oddly in a sentence.
+_SHORT_NAMES = {"RU": "Russia", "PS": "Palestine", "VN": "Vietnam", "SY": "Syria", "LA": "Laos"}
 _NOT_A_COUNTRY = {"", "unknown", "not available", "n/a", "none", "various", "multiple"}
 
 
@@ -59,3 +61,13 @@ def to_iso2(name: str | None) -> str | None:
         return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:
         return None
+
+
+def country_name(code: str) -> str:
+    """`KP` -> `North Korea`-style common name; the code itself when unknown."""
+    if code in _SHORT_NAMES:
+        return _SHORT_NAMES[code]
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)

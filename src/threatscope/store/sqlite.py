@@ -149,6 +149,10 @@ class SQLiteStore:
     def list_actors(self, nexus: str | None = None) -> list[dict[str, Any]]:
         if nexus is None:
             rows = self._conn.execute("SELECT doc FROM actors ORDER BY name").fetchall()
+        elif nexus == "unknown":
+            rows = self._conn.execute(
+                "SELECT doc FROM actors WHERE nexus IS NULL ORDER BY name"
+            ).fetchall()
         else:
             rows = self._conn.execute(
                 "SELECT doc FROM actors WHERE nexus = ? ORDER BY name", (nexus,)
