@@ -16,7 +16,9 @@ def find_actor(store: Store, query: str) -> dict[str, Any]:
     one with most members; the others are listed in the result's `other_matches`."""
     found = store.find_actors(query)
     if not found:
-        raise NotFoundError(f"no actor named {query!r}")
+        close = store.suggest_actors(query)
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        raise NotFoundError(f"no actor named {query!r}{hint}")
     norm = normalise_name(query)
     found.sort(
         key=lambda d: (d["id"] != query and normalise_name(d["name"]) != norm, -len(d["members"]))

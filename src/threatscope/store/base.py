@@ -117,6 +117,10 @@ class Store(Protocol):
         """Actor documents whose id or member id is `query`, or any of whose names matches it."""
         ...
 
+    def suggest_actors(self, query: str, limit: int = 5) -> list[str]:
+        """Names of actors one of whose names contains `query` (normalised)."""
+        ...
+
     def list_actors(self, nexus: str | None = None) -> list[dict[str, Any]]:
         """All actors, or those of one nexus (`"unknown"`: those with none)."""
         ...

@@ -146,6 +146,17 @@ class SQLiteStore:
         ).fetchall()
         return [orjson.loads(doc) for (doc,) in rows]
 
+    def suggest_actors(self, query: str, limit: int = 5) -> list[str]:
+        norm = normalise_name(query)
+        if not norm:
+            return []
+        rows = self._conn.execute(
+            "SELECT DISTINCT a.name FROM actor_lookup l JOIN actors a ON a.id = l.actor_id"
+            " WHERE l.name_norm LIKE ? ORDER BY length(l.name_norm), a.name LIMIT ?",
+            (f"%{norm}%", limit),
+        ).fetchall()
+        return [name for (name,) in rows]
+
     def list_actors(self, nexus: str | None = None) -> list[dict[str, Any]]:
         if nexus is None:
             rows = self._conn.execute("SELECT doc FROM actors ORDER BY name").fetchall()
