@@ -238,6 +238,7 @@ def actor_show(
         aliases.add_row(alias["alias"], ", ".join(alias["sources"]))
     out.print(aliases)
     members = Table("member", "source", "matched by")
+    members.columns[0].overflow = "fold"
     for member in doc["members"]:
         members.add_row(
             f"{member['name']}\n{member['id']}",
