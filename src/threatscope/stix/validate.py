@@ -55,14 +55,18 @@ def _valid_identifier(value: str) -> bool:
     return _IDENTIFIER.match(value) is not None
 
 
-@lru_cache(maxsize=65536)
 def normalise_timestamp(value: Any) -> str | None:
     """A STIX timestamp as a fixed-width, sortable UTC string; None when it is not valid STIX.
 
     STIX allows any sub-second precision, so `...:00.1Z` and `...:00.100Z` are the same instant:
-    versioning must compare instants, not strings. Cached: a bundle repeats the same few stamps.
+    versioning must compare instants, not strings.
     """
-    if not isinstance(value, str) or _TIMESTAMP.match(value) is None:
+    return _normalise_timestamp(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=65536)  # a bundle repeats the same few thousand stamps
+def _normalise_timestamp(value: str) -> str | None:
+    if _TIMESTAMP.match(value) is None:
         return None
     head, _, frac = value[:-1].partition(".")
     try:

@@ -83,11 +83,15 @@ class SQLiteStore:
             raise StoreError(f"{self.location}: cannot start a write: {exc}") from None
         try:
             yield SQLiteWriter(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"{self.location}: write failed, nothing was changed: {exc}"
+                ) from exc
+            raise
 
     # -- reading ---------------------------------------------------------------------------
 
