@@ -20,7 +20,7 @@ from threatscope.actors import find_actor, join_member, split_member
 from threatscope.config import default_db_path
 from threatscope.errors import ConfigError, InputError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
-from threatscope.ingest import load_source, sync, write_objects
+from threatscope.ingest import fetch_feeds, load_source, store_feeds, write_objects
 from threatscope.sources import all_sources
 from threatscope.store import Store, open_store
 
@@ -34,8 +34,8 @@ export_app = typer.Typer(help="Export the knowledge base.", no_args_is_help=True
 app.add_typer(actor_app, name="actor")
 app.add_typer(export_app, name="export")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -170,8 +170,10 @@ def sync_(
         return lambda done, total: progress.update(task, completed=done, total=total)
 
     cache = Path(platformdirs.user_cache_dir("threatscope")) / "sync"
-    with _store() as store, progress:
-        reports = sync(store, cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch)
+    with _errors(), progress:
+        loaded = fetch_feeds(cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch)
+    with _store() as store:
+        reports = store_feeds(store, loaded)
     if json:
         _print_json([r.as_dict() for r in reports])
         return

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from threatscope.errors import ConfigError
 from threatscope.store import Store
 
 __all__ = ["export_bundle"]
@@ -23,14 +24,17 @@ def export_bundle(
     """
     partial = target.with_name(target.name + ".part")
     count = 0
-    with partial.open("wb") as out:
-        out.write(
-            b'{"type": "bundle", "id": "bundle--%s", "objects": [' % str(uuid.uuid4()).encode()
-        )
-        for obj in store.iter_objects(types=types, include_revoked=include_revoked):
-            out.write(b",\n" if count else b"\n")
-            out.write(orjson.dumps(obj))
-            count += 1
-        out.write(b"\n]}\n")
-    partial.replace(target)
+    try:
+        with partial.open("wb") as out:
+            bundle_id = f"bundle--{uuid.uuid4()}".encode()
+            out.write(b'{"type": "bundle", "id": "' + bundle_id + b'", "objects": [')
+            for obj in store.iter_objects(types=types, include_revoked=include_revoked):
+                out.write(b",\n" if count else b"\n")
+                out.write(orjson.dumps(obj))
+                count += 1
+            out.write(b"\n]}\n")
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ConfigError(f"{target}: cannot write: {exc.strerror or exc}") from None
     return count

@@ -16,7 +16,14 @@ from threatscope.sources.fetch import FEEDS, ByteProgress, Feed, fetch_feed
 from threatscope.store import ImportReport, Store
 from threatscope.store.base import Progress
 
-__all__ = ["load_source", "run_import", "sync", "write_objects"]
+__all__ = [
+    "LoadedFeed",
+    "fetch_feeds",
+    "load_source",
+    "run_import",
+    "store_feeds",
+    "write_objects",
+]
 
 
 def load_source(source_name: str, path: Path | None) -> tuple[Path, list[dict]]:
@@ -48,24 +55,38 @@ def run_import(store: Store, source_name: str, path: Path | None = None) -> Impo
     return write_objects(store, source_name, path, objects)
 
 
-def sync(
-    store: Store,
+LoadedFeed = tuple[Feed, Path, list[dict]]
+
+
+def fetch_feeds(
     cache_dir: Path,
     mirror: Path | None = None,
     urls: dict[str, str] | None = None,
     only: list[str] | None = None,
     on_fetch: Callable[[Feed], ByteProgress | None] | None = None,
-) -> list[ImportReport]:
-    """Fetch every public feed, parse them all, then store them in one transaction."""
-    feeds = [f for f in FEEDS if not only or f.name in only or f.source in only]
-    unknown = set(only or ()) - {f.name for f in FEEDS} - {f.source for f in FEEDS}
+) -> list[LoadedFeed]:
+    """Fetch and parse every selected public feed; touches no database."""
+    names = {f.name for f in FEEDS} | {f.source for f in FEEDS}
+    unknown = set(only or ()) - names
     if unknown:
-        raise ConfigError(f"unknown feed(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(f"unknown feed(s): {', '.join(sorted(unknown))}; known: {_feed_names()}")
+    bad_urls = set(urls or ()) - {f.name for f in FEEDS}
+    if bad_urls:
+        raise ConfigError(
+            f"--url for unknown feed(s): {', '.join(sorted(bad_urls))}; known: {_feed_names()}"
+        )
     loaded = []
-    for feed in feeds:
+    for feed in FEEDS:
+        if only and feed.name not in only and feed.source not in only:
+            continue
         progress = on_fetch(feed) if on_fetch else None
         path = fetch_feed(feed, cache_dir, mirror, (urls or {}).get(feed.name), progress)
         loaded.append((feed, path, get_source(feed.source).load(path)))
+    return loaded
+
+
+def store_feeds(store: Store, loaded: list[LoadedFeed]) -> list[ImportReport]:
+    """Write fetched feeds in one transaction, one import record each."""
     reports = []
     with store.write() as writer:
         for feed, path, objects in loaded:
@@ -73,3 +94,7 @@ def sync(
         if any(r.added or r.updated for r in reports):
             resolve_actors(writer)
     return reports
+
+
+def _feed_names() -> str:
+    return ", ".join(f.name for f in FEEDS)

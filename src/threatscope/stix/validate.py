@@ -43,6 +43,8 @@ _CREATED_ONLY = frozenset({"marking-definition"})
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _IDENTIFIER = re.compile(rf"^([a-z0-9][a-z0-9-]*[a-z0-9])--{_UUID}$")
+# Common properties we index; a wrong shape here would corrupt the alias and id indexes.
+_STRING_LISTS = ("aliases", "labels")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
@@ -103,6 +105,17 @@ def validate_object(obj: Any) -> str | None:
                 return f"'modified' {obj['modified']} is earlier than 'created' {obj['created']}"
     if "revoked" in obj and not isinstance(obj["revoked"], bool):
         return "'revoked' must be true or false"
+    refs = obj.get("external_references")
+    if refs is not None and not (
+        isinstance(refs, list) and all(isinstance(r, dict) and r.get("source_name") for r in refs)
+    ):
+        return "'external_references' must be a list of objects, each with a 'source_name'"
+    for key in _STRING_LISTS:
+        value = obj.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            return f"'{key}' must be a list of strings"
     if stix_type == "relationship":
         rel_type = obj.get("relationship_type")
         if not isinstance(rel_type, str) or not rel_type:
