@@ -204,11 +204,6 @@ def test_objects_without_any_spec_version_are_read_as_2_0() -> None:
     assert parsed["is_family"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a bundle that declares spec_version 2.1 passes its objects through without "
-    "'spec_version', so they are stored as-is and a later export/re-import reads them as 2.0",
-)
 def test_2_1_bundle_level_version_gives_every_object_spec_version() -> None:
     malware = _sdo("malware", name="M", is_family=True)
     bundle = parse_bundle(_bundle([malware], spec_version="2.1"))
@@ -281,7 +276,11 @@ BAD_OBJECTS = [
         id="created-no-T",
     ),
     pytest.param(_bad({"created": 1577836800}), "invalid or missing 'created'", id="created-int"),
+    pytest.param(_bad({"created": ["2020"]}), "invalid or missing 'created'", id="created-list"),
     pytest.param(_bad({}, drop=("modified",)), "invalid or missing 'modified'", id="no-modified"),
+    pytest.param(
+        _bad({"modified": {"at": T1}}), "invalid or missing 'modified'", id="modified-dict"
+    ),
     pytest.param(
         _bad({"modified": "2021-06-15T12:30:45"}),
         "invalid or missing 'modified'",
@@ -313,6 +312,16 @@ BAD_OBJECTS = [
         _bad({"created_by_ref": "MITRE"}),
         "'created_by_ref' is not a STIX identifier",
         id="created-by-ref",
+    ),
+    pytest.param(
+        _bad({"created_by_ref": [f"identity--{GOOD_UUID}"]}),
+        "'created_by_ref' is not a STIX identifier",
+        id="created-by-ref-list",
+    ),
+    pytest.param(
+        _bad({"object_marking_refs": [[f"marking-definition--{GOOD_UUID}"]]}),
+        "'object_marking_refs' holds a value that is not a STIX identifier",
+        id="refs-nested-list",
     ),
     pytest.param(
         _bad({"object_marking_refs": [f"marking-definition--{GOOD_UUID}", "tlp:white"]}),
@@ -459,10 +468,6 @@ def test_missing_file_and_directory_raise_input_error(tmp_path: Path) -> None:
 # -- bugs found by hand: regex `$` and `\d` ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: validate.py anchors with `$`, which also matches before a trailing newline",
-)
 @pytest.mark.parametrize(
     "value", ["2020-01-01T00:00:00Z\n", "2020-01-01T00:00:00.5Z\n"], ids=["whole", "fraction"]
 )
@@ -470,29 +475,17 @@ def test_normalise_timestamp_rejects_trailing_newline(value: str) -> None:
     assert normalise_timestamp(value) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `\\d` in the timestamp pattern accepts non-ASCII digits in the fraction",
-)
 @pytest.mark.parametrize("value", ["2020-01-01T00:00:00.\u0661Z", "2020-01-01T00:00:00.1\u09e8Z"])
 def test_normalise_timestamp_rejects_non_ascii_digits(value: str) -> None:
     assert normalise_timestamp(value) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the identifier pattern anchors with `$`, so 'type--uuid\\n' is accepted",
-)
 def test_identifier_with_trailing_newline_is_rejected() -> None:
     assert not is_identifier(f"malware--{GOOD_UUID}\n")
     with pytest.raises(InputError):
         parse_bundle(_bundle([_bad({"id": f"malware--{GOOD_UUID}\n"})]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a 'modified' with a trailing newline is accepted and sorts after later instants",
-)
 def test_timestamp_with_trailing_newline_is_rejected_in_objects() -> None:
     with pytest.raises(InputError):
         parse_bundle(_bundle([_bad({"modified": "2021-06-15T12:30:45Z\n"})]))
@@ -509,8 +502,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -556,7 +550,7 @@ def _encode(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         json_values.map(_encode),
@@ -584,6 +578,7 @@ def test_arbitrary_input_raises_nothing_but_input_error(data: bytes) -> None:
 
 # -- hypothesis: generated valid objects ---------------------------------------------------------
 
+
 def _stamp(moment: datetime, digits: str) -> str:
     """A STIX timestamp for `moment` (seconds resolution) plus a fraction written as `digits`."""
     head = (
@@ -602,16 +597,19 @@ seconds = st.datetimes(
 ).map(lambda d: d.replace(microsecond=0))
 fractions = st.text(alphabet="0123456789", max_size=9)
 
-custom_keys = st.from_regex(r"\Ax_[a-z][a-z0-9_]{0,15}\Z")
+custom_keys = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=12
+).map(lambda s: f"x_{s}")
 custom_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=8,
 )
 
 
@@ -640,16 +638,13 @@ def valid_objects(draw: st.DrawFn) -> dict[str, Any]:
     return obj
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(valid_objects(), min_size=1, max_size=6), st.booleans())
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(valid_objects(), min_size=1, max_size=4), st.booleans())
 def test_generated_valid_objects_parse_and_keep_custom_properties(
     objects: list[dict[str, Any]], as_2_0: bool
 ) -> None:
     originals = copy.deepcopy(objects)
-    if as_2_0:
-        data = _bundle(objects, spec_version="2.0")
-    else:
-        data = _bundle([_v21(o) for o in objects])
+    data = _bundle(objects, "2.0") if as_2_0 else _bundle([_v21(o) for o in objects])
 
     bundle = parse_bundle(data, "gen.json")
 
@@ -673,7 +668,7 @@ def _cmp(a: Any, b: Any) -> int:
     return (a > b) - (a < b)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(seconds, fractions, seconds, fractions)
 def test_normalise_timestamp_preserves_instant_order(
     moment_a: datetime, digits_a: str, moment_b: datetime, digits_b: str
@@ -693,7 +688,7 @@ def test_normalise_timestamp_preserves_instant_order(
         assert _cmp(norm_a, norm_b) in (order, 0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(seconds, st.text(alphabet="0123456789", max_size=6), st.integers(0, 3))
 def test_normalise_timestamp_ignores_trailing_zero_precision(
     moment: datetime, digits: str, padding: int
@@ -706,12 +701,6 @@ def test_normalise_timestamp_ignores_trailing_zero_precision(
         f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
         f"{moment.minute:02d}:{moment.second:02d}.{expected_micros}Z"
     )
-
-
-@given(st.text(max_size=30))
-def test_normalise_timestamp_output_is_none_or_fixed_ascii(value: str) -> None:
-    result = normalise_timestamp(value)
-    assert result is None or _NORMALISED.match(result)
 
 
 def test_normalise_timestamp_examples() -> None:

@@ -11,7 +11,7 @@ from threatscope.store.base import StoredObject
 
 __all__ = ["Candidate", "NexusClaim", "candidate_from"]
 
-_ATTACK_GROUP_ID = re.compile(r"^G\d{4}$")
+_ATTACK_GROUP_ID = re.compile(r"G[0-9]{4}")
 # Who asserted what: the importer, and within a STIX import the producing identity.
 SOURCE_PRIORITY = {"attack": 0, "stix": 1, "misp-galaxy": 2}
 
@@ -58,7 +58,7 @@ def candidate_from(stored: StoredObject) -> Candidate:
         and isinstance(ref.get("external_id"), str)
     }
     # Vendors cite ATT&CK group ids among their synonyms (MISP lists `G0096` for APT41).
-    attack_ids |= {alias for alias in aliases if _ATTACK_GROUP_ID.match(alias)}
+    attack_ids |= {alias for alias in aliases if _ATTACK_GROUP_ID.fullmatch(alias)}
     return Candidate(
         id=obj["id"],
         name=str(obj.get("name") or obj["id"]),

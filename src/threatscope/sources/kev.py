@@ -23,7 +23,7 @@ __all__ = ["CISA_IDENTITY", "kev_to_stix", "load_kev", "vulnerability_id"]
 
 CISA_IDENTITY = "identity--2a8f1f56-30a6-4d5b-8a24-6d2f2c1a7b10"
 _NAMESPACE = uuid.UUID("8a0f6e8e-6f5b-4f63-9a77-3c1b0e3f5c21")
-_CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _FIELDS = {
     "vendorProject": "x_kev_vendor_project",
     "product": "x_kev_product",
@@ -85,7 +85,7 @@ def kev_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
         cve = entry.get("cveID")
         if isinstance(cve, str):
             where += f" ({cve})"
-        if not isinstance(cve, str) or not _CVE.match(cve.strip()):
+        if not isinstance(cve, str) or not _CVE.fullmatch(cve.strip()):
             raise InputError(file, f"invalid 'cveID': {cve!r}", where=where)
         cve = cve.strip()
         added = entry.get("dateAdded")

@@ -28,7 +28,9 @@ from threatscope.sources.base import Source, register
 __all__ = ["MISP_IDENTITY", "galaxy_to_stix", "load_misp_galaxy", "packaged_galaxy_path"]
 
 MISP_IDENTITY = "identity--5b2b4a51-8ff4-4c79-9f49-49b1b3e0f5a2"
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Seconds after the epoch: 10**9 is 2001, far beyond any galaxy version yet (349 in 2026).
+_MAX_VERSION = 10**9
 
 
 def packaged_galaxy_path() -> Path:
@@ -55,8 +57,14 @@ def galaxy_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
     if doc.get("type") not in (None, "threat-actor"):
         raise InputError(file, f"expected the threat-actor cluster, got type {doc.get('type')!r}")
     version = doc.get("version")
-    if not isinstance(version, int) or version < 0:
-        raise InputError(file, f"cluster 'version' must be a whole number, got {version!r}")
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or not 0 <= version <= _MAX_VERSION
+    ):
+        raise InputError(
+            file, f"cluster 'version' must be a whole number up to {_MAX_VERSION}, got {version!r}"
+        )
     stamp = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=version)).strftime(
         "%Y-%m-%dT%H:%M:%S.000Z"
     )
@@ -80,7 +88,7 @@ def galaxy_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
             where += f" ({name})"
         if not isinstance(name, str) or not name.strip():
             raise InputError(file, "missing 'value' (the actor name)", where=where)
-        if not isinstance(uuid, str) or not _UUID.match(uuid):
+        if not isinstance(uuid, str) or not _UUID.fullmatch(uuid):
             raise InputError(file, f"invalid 'uuid': {uuid!r}", where=where)
         meta = value.get("meta") or {}
         if not isinstance(meta, dict):

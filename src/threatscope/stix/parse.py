@@ -88,6 +88,8 @@ def parse_bundle(data: bytes | str, file: str = "<input>") -> Bundle:
             elif version == "2.0":
                 _upgrade_to_2_1(obj)
                 bundle.upgraded += 1
+            else:
+                obj.setdefault("spec_version", "2.1")  # 2.1 bundles that put it on the bundle
         if reason is not None:
             ident = obj.get("id") if isinstance(obj, dict) else None
             label = f"object {index}" + (f" ({ident})" if isinstance(ident, str) else "")

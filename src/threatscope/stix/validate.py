@@ -40,12 +40,13 @@ SCO_TYPES = frozenset(
 # Objects that have `created` but may lack `modified`.
 _CREATED_ONLY = frozenset({"marking-definition"})
 
-_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
+_TYPE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_IDENTIFIER = re.compile(rf"^([a-z0-9][a-z0-9-]*[a-z0-9])--{_UUID}$")
+_IDENTIFIER = re.compile(rf"([a-z0-9][a-z0-9-]*[a-z0-9])--{_UUID}")
 # Common properties we index; a wrong shape here would corrupt the alias and id indexes.
 _STRING_LISTS = ("aliases", "labels")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+# fullmatch, not `$` (which allows a trailing newline); [0-9], not \d (any script's digits).
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
 
 
 def is_identifier(value: Any) -> bool:
@@ -54,7 +55,7 @@ def is_identifier(value: Any) -> bool:
 
 @lru_cache(maxsize=65536)
 def _valid_identifier(value: str) -> bool:
-    return _IDENTIFIER.match(value) is not None
+    return _IDENTIFIER.fullmatch(value) is not None
 
 
 def normalise_timestamp(value: Any) -> str | None:
@@ -68,7 +69,7 @@ def normalise_timestamp(value: Any) -> str | None:
 
 @lru_cache(maxsize=65536)  # a bundle repeats the same few thousand stamps
 def _normalise_timestamp(value: str) -> str | None:
-    if _TIMESTAMP.match(value) is None:
+    if _TIMESTAMP.fullmatch(value) is None:
         return None
     head, _, frac = value[:-1].partition(".")
     try:
@@ -83,12 +84,12 @@ def validate_object(obj: Any) -> str | None:
     if not isinstance(obj, dict):
         return f"expected a JSON object, got {type(obj).__name__}"
     stix_type = obj.get("type")
-    if not isinstance(stix_type, str) or not _TYPE.match(stix_type):
+    if not isinstance(stix_type, str) or not _TYPE.fullmatch(stix_type):
         return f"invalid or missing 'type': {stix_type!r}"
     ident = obj.get("id")
     if not isinstance(ident, str):
         return "missing 'id'"
-    match = _IDENTIFIER.match(ident)
+    match = _IDENTIFIER.fullmatch(ident)
     if match is None:
         return f"invalid id {ident!r}: expected '{stix_type}--<uuid>'"
     if match.group(1) != stix_type:

@@ -8,6 +8,7 @@ never blocked.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -67,10 +68,23 @@ class SQLiteStore:
                 f"{self.location}: schema version {version} is newer than this ThreatScope "
                 f"understands ({SCHEMA_VERSION}); upgrade ThreatScope"
             )
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._enable_wal()
         script = resources.files("threatscope.store").joinpath("schema.sql").read_text()
         # Every statement is idempotent, so two processes creating the same file both succeed.
         self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+
+    def _enable_wal(self) -> None:
+        # Unlike ordinary statements, switching the journal mode fails at once with "database is
+        # locked" instead of waiting out busy_timeout: two processes creating one file race here.
+        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     # -- writing ---------------------------------------------------------------------------
 
