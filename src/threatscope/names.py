@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["normalise_name", "object_aliases"]
 
+# Anything but a letter or digit in any script (NFKD has already split accents off as marks).
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
+
+@lru_cache(maxsize=65536)
 def normalise_name(name: str) -> str:
     """`APT 41`, `apt-41` and `APT41` are one name: case, accents, spacing and punctuation go."""
     folded = unicodedata.normalize("NFKD", name).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+    return _NOT_ALNUM.sub("", folded)
 
 
 def object_aliases(obj: dict[str, Any]) -> list[str]:

@@ -53,6 +53,7 @@ class SQLiteStore:
             self._conn.execute("PRAGMA foreign_keys = ON")
             # WAL + NORMAL: a crash can lose the last commit but never corrupts or half-applies one.
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA cache_size = -262144")
             self._ensure_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -245,6 +246,7 @@ class SQLiteWriter:
             ("aliases", "object_id"),
         ):
             conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", replaced)
+        changed.sort(key=lambda item: item[1]["id"])  # key order keeps B-tree inserts local
         for start in range(0, len(changed), _WRITE_CHUNK):
             self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id)
             if progress:
