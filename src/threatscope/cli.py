@@ -218,6 +218,26 @@ def stats(json: JsonOption = False) -> None:
     out.print(f"{len(history)} imports recorded")
 
 
+@app.command("imports")
+def imports_(json: JsonOption = False) -> None:
+    """The import history: which source brought what, when, and what it changed."""
+    with _store() as store:
+        history = store.imports()
+    if json:
+        _print_json(history)
+        return
+    table = Table("#", "source", "path", "finished", "read", "added", "updated", "unchanged")
+    for row in history:
+        table.add_row(
+            str(row["id"]),
+            row["source"],
+            row["path"],
+            row["finished"] or "—",
+            *(f"{row[k]:,}" for k in ("received", "added", "updated", "unchanged")),
+        )
+    out.print(table)
+
+
 @actor_app.command("show")
 def actor_show(
     name: Annotated[str, typer.Argument(help="Any name, alias, ATT&CK id or STIX id.")],

@@ -44,7 +44,10 @@ def write_objects(
     progress: Progress | None = None,
 ) -> ImportReport:
     with store.write() as writer:
-        report = writer.upsert(objects, source=source_name, path=str(path), progress=progress)
+        # Provenance names the absolute file, so it still means something from another directory.
+        report = writer.upsert(
+            objects, source=source_name, path=str(path.resolve()), progress=progress
+        )
         if report.added or report.updated:
             resolve_actors(writer)
     return report
@@ -90,7 +93,7 @@ def store_feeds(store: Store, loaded: list[LoadedFeed]) -> list[ImportReport]:
     reports = []
     with store.write() as writer:
         for feed, path, objects in loaded:
-            reports.append(writer.upsert(objects, source=feed.source, path=str(path)))
+            reports.append(writer.upsert(objects, source=feed.source, path=str(path.resolve())))
         if any(r.added or r.updated for r in reports):
             resolve_actors(writer)
     return reports
