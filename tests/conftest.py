@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +60,14 @@ def kev_path() -> Path:
 @pytest.fixture(scope="session")
 def misp_path() -> Path:
     return shared_file("misp-galaxy/threat-actor.json")
+
+
+@pytest.fixture(scope="session")
+def raw_attack(enterprise_path: Path) -> list[dict[str, Any]]:
+    """The Enterprise bundle's objects as the json module reads them: the independent truth."""
+    return json.loads(enterprise_path.read_bytes())["objects"]
+
+
+@pytest.fixture(scope="session")
+def raw_galaxy(misp_path: Path) -> dict[str, Any]:
+    return json.loads(misp_path.read_bytes())

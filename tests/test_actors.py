@@ -53,16 +53,6 @@ def _misp_names(value: dict[str, Any]) -> list[str]:
     return [value["value"], *value.get("meta", {}).get("synonyms", [])]
 
 
-@pytest.fixture(scope="module")
-def raw_attack(enterprise_path: Path) -> list[dict[str, Any]]:
-    return json.loads(enterprise_path.read_bytes())["objects"]
-
-
-@pytest.fixture(scope="module")
-def raw_galaxy(misp_path: Path) -> dict[str, Any]:
-    return json.loads(misp_path.read_bytes())
-
-
 def _attack_group(raw_attack: list[dict[str, Any]], group_id: str) -> dict[str, Any]:
     [group] = [
         o

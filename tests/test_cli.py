@@ -43,16 +43,6 @@ def stderr_lines(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def raw_attack(enterprise_path: Path) -> list[dict[str, Any]]:
-    return json.loads(enterprise_path.read_bytes())["objects"]
-
-
-@pytest.fixture(scope="module")
-def raw_galaxy(misp_path: Path) -> dict[str, Any]:
-    return json.loads(misp_path.read_bytes())
-
-
-@pytest.fixture(scope="module")
 def attack_apt41_id(raw_attack: list[dict[str, Any]]) -> str:
     [found] = [
         o["id"]

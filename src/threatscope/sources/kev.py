@@ -13,9 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from threatscope.errors import InputError
+from threatscope.files import read_json
 from threatscope.sources.base import Source, register
 from threatscope.stix import normalise_timestamp
 
@@ -42,14 +41,7 @@ def vulnerability_id(cve: str) -> str:
 
 
 def load_kev(path: Path) -> list[dict[str, Any]]:
-    try:
-        doc = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise InputError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "is a directory, expected the KEV JSON feed") from None
-    except orjson.JSONDecodeError as exc:
-        raise InputError(str(path), f"not valid JSON: {exc}") from None
+    doc = read_json(path, "the KEV JSON feed")
     return kev_to_stix(doc, str(path))
 
 

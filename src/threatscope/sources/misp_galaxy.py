@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from threatscope.countries import to_iso2
 from threatscope.errors import InputError
+from threatscope.files import read_json
 from threatscope.sources.base import Source, register
 
 __all__ = ["MISP_IDENTITY", "galaxy_to_stix", "load_misp_galaxy", "packaged_galaxy_path"]
@@ -40,14 +39,7 @@ def packaged_galaxy_path() -> Path:
 
 
 def load_misp_galaxy(path: Path) -> list[dict[str, Any]]:
-    try:
-        doc = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise InputError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "is a directory, expected threat-actor.json") from None
-    except orjson.JSONDecodeError as exc:
-        raise InputError(str(path), f"not valid JSON: {exc}") from None
+    doc = read_json(path, "threat-actor.json")
     return galaxy_to_stix(doc, str(path))
 
 

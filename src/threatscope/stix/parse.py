@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from threatscope.errors import InputError
+from threatscope.files import read_input
 from threatscope.stix.validate import is_identifier, validate_object
 
 __all__ = ["Bundle", "parse_bundle", "parse_file"]
@@ -40,15 +41,7 @@ class Bundle:
 
 def parse_file(path: Path | str) -> Bundle:
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "is a directory, expected a STIX bundle file") from None
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
-    return parse_bundle(data, str(path))
+    return parse_bundle(read_input(path, "a STIX bundle file"), str(path))
 
 
 def parse_bundle(data: bytes | str, file: str = "<input>") -> Bundle:
