@@ -14,7 +14,7 @@ from typing import Any
 
 from threatscope.errors import ConfigError
 
-__all__ = ["Source", "all_sources", "get_source", "register"]
+__all__ = ["Source", "all_sources", "get_source", "producer_identity", "register"]
 
 Loader = Callable[[Path], list[dict[str, Any]]]
 
@@ -60,3 +60,16 @@ def get_source(name: str) -> Source:
     if name not in sources:
         raise ConfigError(f"unknown source {name!r}; known sources: {', '.join(sources)}")
     return sources[name]
+
+
+def producer_identity(identity_id: str, name: str, created: str) -> dict[str, Any]:
+    """The STIX identity a converted feed names as `created_by_ref` of what it produces."""
+    return {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": identity_id,
+        "created": created,
+        "modified": created,
+        "name": name,
+        "identity_class": "organization",
+    }

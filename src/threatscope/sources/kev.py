@@ -15,7 +15,7 @@ from typing import Any
 
 from threatscope.errors import InputError
 from threatscope.files import read_json
-from threatscope.sources.base import Source, register
+from threatscope.sources.base import Source, producer_identity, register
 from threatscope.stix import normalise_timestamp
 
 __all__ = ["CISA_IDENTITY", "kev_to_stix", "load_kev", "vulnerability_id"]
@@ -60,15 +60,11 @@ def kev_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
         raise InputError(file, "not a CISA KEV feed: no 'vulnerabilities' list")
     released = _released(doc, file)
     objects: list[dict[str, Any]] = [
-        {
-            "type": "identity",
-            "spec_version": "2.1",
-            "id": CISA_IDENTITY,
-            "created": "2021-11-03T00:00:00.000Z",
-            "modified": "2021-11-03T00:00:00.000Z",
-            "name": "CISA Known Exploited Vulnerabilities catalog",
-            "identity_class": "organization",
-        }
+        producer_identity(
+            CISA_IDENTITY,
+            "CISA Known Exploited Vulnerabilities catalog",
+            "2021-11-03T00:00:00.000Z",
+        )
     ]
     for index, entry in enumerate(doc["vulnerabilities"]):
         where = f"vulnerability {index}"

@@ -22,7 +22,7 @@ from typing import Any
 from threatscope.countries import to_iso2
 from threatscope.errors import InputError
 from threatscope.files import read_json
-from threatscope.sources.base import Source, register
+from threatscope.sources.base import Source, producer_identity, register
 
 __all__ = ["MISP_IDENTITY", "galaxy_to_stix", "load_misp_galaxy", "packaged_galaxy_path"]
 
@@ -61,15 +61,9 @@ def galaxy_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
         "%Y-%m-%dT%H:%M:%S.000Z"
     )
     objects: list[dict[str, Any]] = [
-        {
-            "type": "identity",
-            "spec_version": "2.1",
-            "id": MISP_IDENTITY,
-            "created": "1970-01-01T00:00:00.000Z",
-            "modified": "1970-01-01T00:00:00.000Z",
-            "name": "MISP galaxy: threat-actor cluster",
-            "identity_class": "organization",
-        }
+        producer_identity(
+            MISP_IDENTITY, "MISP galaxy: threat-actor cluster", "1970-01-01T00:00:00.000Z"
+        )
     ]
     for index, value in enumerate(doc["values"]):
         where = f"value {index}"
