@@ -56,3 +56,15 @@ def test_imports_lists_each_import_with_its_absolute_path(tmp_path: Path) -> Non
     ]
     assert [(h["added"], h["unchanged"]) for h in history] == [(1, 0), (0, 1)]
     assert all(h["finished"] >= h["started"] for h in history)
+
+
+def test_read_commands_do_not_create_a_missing_database(tmp_path: Path) -> None:
+    db = tmp_path / "typo.db"
+    for command in (["stats"], ["imports"], ["actor", "list"], ["actor", "show", "APT41"]):
+        result = CliRunner().invoke(app, ["--db", str(db), *command])
+        assert result.exit_code == 2, command
+        assert result.stderr.splitlines() == [
+            f"error: {db}: no knowledge base here yet; "
+            "fill one with `threatscope sync` or `threatscope import`"
+        ]
+    assert not db.exists()

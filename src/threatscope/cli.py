@@ -58,9 +58,10 @@ def _errors() -> Iterator[None]:
 
 
 @contextmanager
-def _store() -> Iterator[Store]:
+def _store(create: bool = False) -> Iterator[Store]:
+    """The knowledge base; only commands that write may create it."""
     with _errors():
-        store = open_store(State.db)
+        store = open_store(State.db, create=create)
     try:
         with _errors():
             yield store
@@ -118,7 +119,7 @@ def import_(
     """Import a file or directory through one source, in one transaction."""
     with _errors(), err.status(f"Reading {path or source}…", spinner="dots"):
         resolved, objects = load_source(source, path)
-    with _store() as store:
+    with _store(create=True) as store:
         progress, update = _write_progress(f"Storing {len(objects)} objects")
         with progress:
             report = write_objects(store, source, resolved, objects, progress=update)
@@ -172,7 +173,7 @@ def sync_(
     cache = Path(platformdirs.user_cache_dir("threatscope")) / "sync"
     with _errors(), progress:
         loaded = fetch_feeds(cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch)
-    with _store() as store:
+    with _store(create=True) as store:
         reports = store_feeds(store, loaded)
     if json:
         _print_json([r.as_dict() for r in reports])

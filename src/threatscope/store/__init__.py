@@ -19,9 +19,9 @@ __all__ = [
 ]
 
 
-def open_store(location: str | Path) -> Store:
-    """Open (creating if needed) the knowledge base at a file path."""
+def open_store(location: str | Path, create: bool = True) -> Store:
+    """Open the knowledge base at a file path, creating it unless `create` is False."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
         raise ConfigError("the PostgreSQL backend is not available yet; use a SQLite file path")
-    return SQLiteStore(text)
+    return SQLiteStore(text, create=create)

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from threatscope.errors import StoreError
+from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name, object_aliases
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store.base import ActorRow, ImportReport, Progress, StoredObject
@@ -41,9 +41,14 @@ def _dumps(value: Any) -> str:
 
 
 class SQLiteStore:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, create: bool = True) -> None:
         self.location = str(path)
         if self.location != ":memory:":
+            if not create and not Path(self.location).is_file():
+                raise ConfigError(
+                    f"{self.location}: no knowledge base here yet; "
+                    "fill one with `threatscope sync` or `threatscope import`"
+                )
             Path(self.location).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
@@ -53,6 +58,8 @@ class SQLiteStore:
             self._conn.execute("PRAGMA foreign_keys = ON")
             # WAL + NORMAL: a crash can lose the last commit but never corrupts or half-applies one.
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            # 256 MiB of page cache (allocated only as used) keeps a large import from spilling
+            # half-built index pages to the WAL mid-transaction.
             self._conn.execute("PRAGMA cache_size = -262144")
             self._ensure_schema()
         except sqlite3.DatabaseError as exc:
