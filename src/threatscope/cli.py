@@ -25,7 +25,7 @@ from rich.table import Table
 from threatscope import __version__
 from threatscope.actors import find_actor, join_member, split_member
 from threatscope.config import default_db_path
-from threatscope.errors import ConfigError, InputError, NotFoundError, ThreatScopeError
+from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
 from threatscope.ingest import fetch_feeds, load_source, store_feeds, write_objects
 from threatscope.sources import all_sources
@@ -60,7 +60,7 @@ def _fail(error: ThreatScopeError) -> NoReturn:
 def _errors() -> Iterator[None]:
     try:
         yield
-    except (InputError, ConfigError, NotFoundError, ThreatScopeError) as error:
+    except ThreatScopeError as error:
         _fail(error)
 
 

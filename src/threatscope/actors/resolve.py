@@ -134,10 +134,15 @@ def _build_rows(
     for number, cluster in enumerate(clusters):
         members = sorted((candidates[i] for i in cluster), key=lambda c: c.priority)
         anchor = anchors[number]
-        nexus, nexus_conflict = _nexus(members)
+        claims = [
+            {"nexus": c.nexus, "basis": c.basis, "source": m.source, "object": m.id}
+            for m in members
+            for c in m.nexus_claims
+        ]
+        nexus = _nexus(members)
         conflicts: list[dict[str, Any]] = []
-        if nexus_conflict:
-            conflicts.append(nexus_conflict)
+        if len({c["nexus"] for c in claims}) > 1:
+            conflicts.append({"type": "nexus", "claims": claims})
         shared_names: dict[str, list[str]] = {}
         for index in cluster:
             for alias in [*candidates[index].aliases, *sorted(candidates[index].attack_ids)]:
@@ -150,17 +155,15 @@ def _build_rows(
             "id": anchor.id,
             "name": anchor.name,
             "nexus": nexus,
+            # Vendors cite ATT&CK ids ATT&CK gives to other groups (MISP's APT41 lists G0044,
+            # ATT&CK's Winnti Group): when the anchor source assigns ids, its word is final.
             "external_ids": sorted(
                 {ref for m in members if m.source == anchor.source for ref in m.attack_ids}
                 or {ref for m in members for ref in m.attack_ids}
             ),
             "aliases": _aliases(members),
             "motivations": sorted({mot for m in members for mot in m.motivations}),
-            "nexus_claims": [
-                {"nexus": c.nexus, "basis": c.basis, "source": m.source, "object": m.id}
-                for m in members
-                for c in m.nexus_claims
-            ],
+            "nexus_claims": claims,
             "conflicts": conflicts,
             "members": [
                 {
@@ -203,24 +206,13 @@ def _aliases(members: list[Candidate]) -> list[dict[str, Any]]:
     return [{"alias": spelled[n], "sources": sorted(sources[n])} for n in spelled]
 
 
-def _nexus(members: list[Candidate]) -> tuple[str | None, dict[str, Any] | None]:
-    """The nexus most members claim; a conflict record when members disagree."""
+def _nexus(members: list[Candidate]) -> str | None:
+    """The nexus most members claim; None when nobody claims one or the top claims tie."""
     votes: Counter[str] = Counter()
     for member in members:
         for nexus in {claim.nexus for claim in member.nexus_claims}:
             votes[nexus] += 1
-    if not votes:
-        return None, None
-    ranked = votes.most_common()
-    if len(ranked) == 1:
-        return ranked[0][0], None
-    conflict = {
-        "type": "nexus",
-        "claims": [
-            {"nexus": c.nexus, "basis": c.basis, "source": m.source, "object": m.id}
-            for m in members
-            for c in m.nexus_claims
-        ],
-    }
-    top = ranked[0][0] if ranked[0][1] > ranked[1][1] else None
-    return top, conflict
+    ranked = votes.most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
