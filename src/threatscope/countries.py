@@ -40,6 +40,14 @@ _SPELLINGS = {
     "bolivia": "BO",
     "tanzania": "TZ",
     "kosovo": "XK",
+    "brunei": "BN",
+    "ivory coast": "CI",
+    "swaziland": "SZ",
+    "st. vincent and the grenadines": "VC",
+    "cape verde": "CV",
+    "czech republic": "CZ",
+    "macedonia": "MK",
+    "burma": "MM",
 }
 # Names analysts use where ISO's official short name reads oddly in a sentence.
 _SHORT_NAMES = {"RU": "Russia", "PS": "Palestine", "VN": "Vietnam", "SY": "Syria", "LA": "Laos"}

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from threatscope.actors import resolve_actors
 from threatscope.errors import ConfigError
+from threatscope.landscape.facts import refresh_incident_facts
 from threatscope.sources import get_source
 from threatscope.sources.fetch import FEEDS, ByteProgress, Feed, fetch_feed
 from threatscope.store import ImportReport, Store
-from threatscope.store.base import Progress
+from threatscope.store.base import Progress, Writer
 
 __all__ = [
     "LoadedFeed",
@@ -49,7 +50,7 @@ def write_objects(
             objects, source=source_name, path=str(path.resolve()), progress=progress
         )
         if report.added or report.updated:
-            resolve_actors(writer)
+            _refresh_derived(writer)
     return report
 
 
@@ -95,8 +96,13 @@ def store_feeds(store: Store, loaded: list[LoadedFeed]) -> list[ImportReport]:
         for feed, path, objects in loaded:
             reports.append(writer.upsert(objects, source=feed.source, path=str(path.resolve())))
         if any(r.added or r.updated for r in reports):
-            resolve_actors(writer)
+            _refresh_derived(writer)
     return reports
+
+
+def _refresh_derived(writer: Writer) -> None:
+    resolve_actors(writer)
+    refresh_incident_facts(writer)
 
 
 def _feed_names() -> str:

@@ -10,7 +10,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["ActorRow", "ImportReport", "Progress", "Store", "StoredObject", "Writer"]
+__all__ = [
+    "ActorRow",
+    "ImportReport",
+    "IncidentFacts",
+    "Progress",
+    "Store",
+    "StoredObject",
+    "Writer",
+]
 
 Progress = Callable[[int, int], None]
 """Called as `progress(done, total)` while a long write proceeds."""
@@ -66,6 +74,18 @@ class ActorRow:
     members: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass
+class IncidentFacts:
+    """The flat rows one incident contributes to landscape analytics."""
+
+    incident_id: str
+    day: int | None
+    source: str
+    initiators: list[tuple[str, str | None, str | None]]  # category, country, actor_ref
+    victims: list[tuple[int, str | None, str | None]]  # victim number, country, sector
+    labels: list[tuple[str, str]]  # kind, value
+
+
 class Writer(Protocol):
     """Operations inside one write transaction."""
 
@@ -92,6 +112,12 @@ class Writer(Protocol):
     def remove_split(self, object_id: str) -> bool: ...
 
     def replace_actors(self, actors: Iterable[ActorRow]) -> None: ...
+
+    def incident_objects(self) -> Iterator[tuple[dict[str, Any], str]]:
+        """Current incident objects with the source that brought each."""
+        ...
+
+    def replace_incident_facts(self, facts: Iterable[IncidentFacts]) -> int: ...
 
 
 class Store(Protocol):

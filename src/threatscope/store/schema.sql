@@ -90,4 +90,42 @@ CREATE TABLE IF NOT EXISTS actor_splits (
     created TEXT NOT NULL
 );
 
-PRAGMA user_version = 1;
+-- Incident facts, derived from `incident` objects after every import that changes one: the
+-- flat rows landscape analytics aggregate. `day` counts days since 1970-01-01 (NULL: undated).
+CREATE TABLE IF NOT EXISTS incident_facts (
+    fact INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL UNIQUE,
+    day INTEGER,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_facts_by_day ON incident_facts(day);
+
+-- One row per initiator; `actor_ref` is the threat-actor object, linked to its resolved actor
+-- (and that actor's nexus) through actor_members at query time.
+CREATE TABLE IF NOT EXISTS incident_initiators (
+    fact INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    country TEXT,
+    actor_ref TEXT
+);
+CREATE INDEX IF NOT EXISTS incident_initiators_by_fact ON incident_initiators(fact);
+
+-- One row per victim and sector (sector NULL when the victim has none).
+CREATE TABLE IF NOT EXISTS incident_victims (
+    fact INTEGER NOT NULL,
+    victim INTEGER NOT NULL,
+    country TEXT,
+    sector TEXT
+);
+CREATE INDEX IF NOT EXISTS incident_victims_by_fact ON incident_victims(fact);
+
+-- Everything else an incident is counted by: kind is type, technique, cve, zero-day,
+-- unmapped-sector or unmapped-country.
+CREATE TABLE IF NOT EXISTS incident_labels (
+    fact INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_labels_by_fact ON incident_labels(fact, kind);
+
+PRAGMA user_version = 2;

@@ -21,11 +21,17 @@ import orjson
 from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name, object_aliases
 from threatscope.stix.validate import normalise_timestamp
-from threatscope.store.base import ActorRow, ImportReport, Progress, StoredObject
+from threatscope.store.base import (
+    ActorRow,
+    ImportReport,
+    IncidentFacts,
+    Progress,
+    StoredObject,
+)
 
 __all__ = ["SQLiteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 600_000
 _CHUNK = 500
 _WRITE_CHUNK = 5_000
@@ -196,6 +202,10 @@ class SQLiteStore:
             ).fetchall()
         return [orjson.loads(doc) for (doc,) in rows]
 
+    def analytics(self) -> sqlite3.Connection:
+        """A connection for read-only analytical SQL (landscape); callers must not write."""
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()
 
@@ -356,6 +366,42 @@ class SQLiteWriter:
     def remove_split(self, object_id: str) -> bool:
         cursor = self._conn.execute("DELETE FROM actor_splits WHERE object_id = ?", (object_id,))
         return cursor.rowcount > 0
+
+    # -- incident facts ----------------------------------------------------------------------
+
+    def incident_objects(self) -> Iterator[tuple[dict[str, Any], str]]:
+        for doc, source in self._conn.execute(
+            "SELECT json, source FROM objects WHERE type = 'incident' AND revoked = 0 ORDER BY id"
+        ):
+            yield orjson.loads(doc), source
+
+    def replace_incident_facts(self, facts: Iterable[IncidentFacts]) -> int:
+        conn = self._conn
+        for table in ("incident_facts", "incident_initiators", "incident_victims", "incident_labels"):
+            conn.execute(f"DELETE FROM {table}")
+        count = 0
+        batch: list[IncidentFacts] = []
+        for item in facts:
+            batch.append(item)
+            if len(batch) >= _WRITE_CHUNK:
+                count += self._insert_facts(batch, count)
+                batch = []
+        count += self._insert_facts(batch, count)
+        return count
+
+    def _insert_facts(self, batch: list[IncidentFacts], offset: int) -> int:
+        rows, initiators, victims, labels = [], [], [], []
+        for number, item in enumerate(batch, start=offset + 1):
+            rows.append((number, item.incident_id, item.day, item.source))
+            initiators.extend((number, *i) for i in item.initiators)
+            victims.extend((number, *v) for v in item.victims)
+            labels.extend((number, *label) for label in item.labels)
+        conn = self._conn
+        conn.executemany("INSERT INTO incident_facts VALUES (?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO incident_initiators VALUES (?, ?, ?, ?)", initiators)
+        conn.executemany("INSERT INTO incident_victims VALUES (?, ?, ?, ?)", victims)
+        conn.executemany("INSERT INTO incident_labels VALUES (?, ?, ?)", labels)
+        return len(batch)
 
     def replace_actors(self, actors: Iterable[ActorRow]) -> None:
         conn = self._conn

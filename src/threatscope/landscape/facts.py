@@ -1,0 +1,87 @@
+"""Incident objects -> the flat fact rows the landscape aggregates (see store/schema.sql).
+
+Rebuilt inside the import transaction whenever an import changes objects, like the actor tables,
+so analytics never see a half-imported file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from threatscope.store.base import IncidentFacts, Writer
+from threatscope.taxonomy import CATEGORIES
+
+__all__ = ["EPOCH", "facts_of", "refresh_incident_facts"]
+
+EPOCH = date(1970, 1, 1)
+_TECHNIQUE_ID = re.compile(r"T[0-9]{4}(?:\.[0-9]{3})?")
+_NOT_A_COUNTRY = {"unknown", "not available", "n/a", "none", "various", "global", "multiple"}
+
+
+def _day(value: Any) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return (date.fromisoformat(value[:10]) - EPOCH).days
+    except ValueError:
+        return None
+
+
+def facts_of(incident: dict[str, Any], source: str) -> IncidentFacts:
+    initiators = []
+    for entry in incident.get("x_threatscope_initiators") or ():
+        if not isinstance(entry, dict):
+            continue
+        category = entry.get("category")
+        initiators.append(
+            (
+                category if category in CATEGORIES else "unknown",
+                entry.get("country") or None,
+                entry.get("actor_ref") or None,
+            )
+        )
+    victims = []
+    labels: list[tuple[str, str]] = []
+    for number, entry in enumerate(incident.get("x_threatscope_victims") or ()):
+        if not isinstance(entry, dict):
+            continue
+        country = entry.get("country") or None
+        sectors = [s for s in entry.get("sectors") or () if isinstance(s, str)] or [None]
+        victims.extend((number, country, sector) for sector in sectors)
+        labels.extend(("unmapped-sector", s) for s in entry.get("unmapped_sectors") or ())
+        raw = entry.get("raw_country")
+        if not country and isinstance(raw, str) and _names_a_country(raw):
+            labels.append(("unmapped-country", raw))
+    labels.extend(("type", t) for t in incident.get("x_threatscope_incident_types") or ())
+    for technique in incident.get("x_threatscope_initial_access") or ():
+        labels.append(("technique", str(technique)))
+    labels.extend(("cve", str(cve).upper()) for cve in incident.get("x_threatscope_cves") or ())
+    zero_day = incident.get("x_threatscope_zero_day")
+    if isinstance(zero_day, bool):
+        labels.append(("zero-day", "yes" if zero_day else "no"))
+    return IncidentFacts(
+        incident_id=incident["id"],
+        day=_day(incident.get("x_threatscope_first_seen")),
+        source=source,
+        initiators=initiators,
+        victims=victims,
+        labels=labels,
+    )
+
+
+def _names_a_country(raw: str) -> bool:
+    """Region-level victims ("Europe (region)", "EU (institutions)") are not unmapped countries."""
+    key = raw.strip().casefold()
+    return key not in _NOT_A_COUNTRY and "(" not in key
+
+
+def _all_facts(writer: Writer) -> Iterator[IncidentFacts]:
+    for incident, source in writer.incident_objects():
+        yield facts_of(incident, source)
+
+
+def refresh_incident_facts(writer: Writer) -> int:
+    return writer.replace_incident_facts(_all_facts(writer))

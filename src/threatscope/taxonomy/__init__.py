@@ -1,0 +1,17 @@
+"""Shared vocabularies: victim sectors, regions and actor categories, kept as data."""
+
+from threatscope.taxonomy.categories import CATEGORIES, STATE_CATEGORIES, normalise_category
+from threatscope.taxonomy.regions import known_regions, region_members, regions_of
+from threatscope.taxonomy.sectors import SCHEMES, SectorTaxonomy, sectors
+
+__all__ = [
+    "CATEGORIES",
+    "SCHEMES",
+    "STATE_CATEGORIES",
+    "SectorTaxonomy",
+    "known_regions",
+    "normalise_category",
+    "region_members",
+    "regions_of",
+    "sectors",
+]
