@@ -28,8 +28,12 @@ from threatscope.config import default_db_path
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
 from threatscope.ingest import fetch_feeds, load_source, store_feeds, write_objects
+from threatscope.landscape.compute import landscape
+from threatscope.landscape.selection import Filters
+from threatscope.report.terminal import print_landscape
 from threatscope.sources import all_sources
 from threatscope.store import Store, open_store
+from threatscope.taxonomy import STATE_CATEGORIES
 
 app = typer.Typer(
     help="ThreatScope: adversary intelligence from STIX knowledge.",
@@ -369,3 +373,74 @@ def export_stix(
     with _store() as store:
         count = export_bundle(store, output, types=type_, include_revoked=include_revoked)
     err.print(f"wrote {count} objects to {output}")
+
+
+# -- landscape -------------------------------------------------------------------------------
+
+def _filters(
+    sector: str | None,
+    victim_region: str | None,
+    victim_country: str | None,
+    actor_category: list[str] | None,
+    count: str,
+) -> Filters:
+    categories = tuple(actor_category) if actor_category else STATE_CATEGORIES
+    return Filters(sector, victim_region, victim_country, categories, count)
+
+
+SectorOption = Annotated[
+    str | None,
+    typer.Option("--sector", help="Victim sector id (sub-sectors included), e.g. technology."),
+]
+RegionOption = Annotated[
+    str | None,
+    typer.Option("--victim-region", help="Continent, UN sub-region, EU or NATO, e.g. europe."),
+]
+CountryOption = Annotated[
+    str | None, typer.Option("--victim-country", help="Victim country (any spelling or ISO code).")
+]
+CategoryOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--actor-category",
+        help="state, state-affiliated, criminal, hacktivist or unknown; repeatable "
+        "(default: state and state-affiliated).",
+    ),
+]
+CountOption = Annotated[
+    str,
+    typer.Option(
+        "--count",
+        help="any: an incident counts under each of its nexuses; fractional: 1/k under each.",
+    ),
+]
+EndingOption = Annotated[
+    str | None,
+    typer.Option("--ending", help="Last day of the window (default: latest 31 March in the data)."),
+]
+MonthsOption = Annotated[int, typer.Option("--months", help="Window length in months.")]
+WindowOption = Annotated[
+    str | None, typer.Option("--window", help="Explicit window START..END (YYYY-MM-DD..YYYY-MM-DD).")
+]
+
+
+@app.command("landscape")
+def landscape_(
+    sector: SectorOption = None,
+    victim_region: RegionOption = None,
+    victim_country: CountryOption = None,
+    actor_category: CategoryOption = None,
+    count: CountOption = "any",
+    ending: EndingOption = None,
+    months: MonthsOption = 12,
+    window: WindowOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Who attacks whom: nexus shares with 95% intervals, change, trend, sectors, regions."""
+    with _store() as store:
+        filters = _filters(sector, victim_region, victim_country, actor_category, count)
+        result = landscape(store.analytics(), filters, window, ending, months)
+    if json:
+        _print_json(result)
+        return
+    print_landscape(out, result)

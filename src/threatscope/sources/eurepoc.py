@@ -59,9 +59,9 @@ def eurepoc_to_stix(text: str, file: str) -> list[dict[str, Any]]:
     csv.field_size_limit(1 << 30)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = set(reader.fieldnames or ())
-    if _GLOBAL_COLUMNS <= header:
+    if header >= _GLOBAL_COLUMNS:
         convert = _global_record
-    elif _REDUCED_COLUMNS <= header:
+    elif header >= _REDUCED_COLUMNS:
         convert = _reduced_record
     else:
         raise InputError(

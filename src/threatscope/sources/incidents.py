@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-__all__ = ["Initiator", "IncidentRecord", "Victim", "incident_objects", "initiator_aliases"]
+__all__ = ["IncidentRecord", "Initiator", "Victim", "incident_objects", "initiator_aliases"]
 
 _NAMESPACE = uuid.UUID("5f0c7f0e-3a7c-4f3e-9d55-0c8f8f3f6a11")
 _ATTACK_ID = re.compile(r"\bG[0-9]{4}\b")

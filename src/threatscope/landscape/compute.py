@@ -1,0 +1,440 @@
+"""`landscape()`: every figure of a landscape report as one JSON-ready dict.
+
+Counting unit is the incident. Shares are of the incidents in the window that pass the filters
+(victim sector/region/country, actor category); with `count="any"` an incident with two nexuses
+counts fully under each (shares can sum past 100%), with `count="fractional"` it counts 1/k under
+each. Intervals are 95% Wilson; the change against the previous window is a Fisher exact test per
+nexus and an exact binomial test for the incident count.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import orjson
+
+from threatscope.countries import country_name
+from threatscope.landscape.facts import EPOCH
+from threatscope.landscape.selection import Filters, day_number, latest_day, select
+from threatscope.landscape.stats import compare_counts, compare_shares, wilson_interval
+from threatscope.landscape.window import Window, parse_window, quarters_before
+from threatscope.taxonomy import regions_of, sectors
+
+__all__ = ["landscape", "nexus_label"]
+
+_TOP = 10
+
+
+def nexus_label(code: str) -> str:
+    return "unknown nexus" if code == "unknown" else f"{country_name(code)}-nexus"
+
+
+def landscape(
+    conn: sqlite3.Connection,
+    filters: Filters | None = None,
+    window: str | None = None,
+    ending: str | None = None,
+    months: int = 12,
+    trend_quarters: int = 8,
+) -> dict[str, Any]:
+    filters = filters or Filters()
+    current = parse_window(window, ending, months, latest_day(conn))
+    previous = current.previous()
+    quarters = quarters_before(current.end, trend_quarters)
+    select(conn, min(previous.start, quarters[0].start), current.end, filters)
+    _prepare_lookups(conn)
+    try:
+        weighted = filters.count == "fractional"
+        total, by_nexus = _nexus_counts(conn, current, weighted)
+        before_total, before = _nexus_counts(conn, previous, weighted)
+        result: dict[str, Any] = {
+            "window": current.as_dict(),
+            "window_label": current.describe(),
+            "filters": filters.as_dict(),
+            "incidents": total,
+            "by_nexus": _shares(by_nexus, total),
+            "previous_window": _previous(previous, before_total, before, total, by_nexus),
+            "trend": _trend(conn, quarters, weighted),
+            "sectors": _breakdown(conn, current, "sector_root", "root", "sector"),
+            "victim_regions": _breakdown(conn, current, "country_region", "region", "region"),
+            "incident_types": _labels(conn, current, "type", "type"),
+            "initial_access": _techniques(conn, current),
+            "exploited_cves": _cves(conn, current),
+            "coverage": _coverage(conn, current, total),
+            "unmapped": _unmapped(conn, current),
+            "sources": _sources(conn),
+        }
+        result["headline"] = headline(result)
+        return result
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.landscape_nexus")
+
+
+def _range(window: Window) -> tuple[int, int]:
+    return day_number(window.start), day_number(window.end)
+
+
+def _nexus_counts(
+    conn: sqlite3.Connection, window: Window, weighted: bool
+) -> tuple[int, dict[str, float]]:
+    lo, hi = _range(window)
+    total = conn.execute(
+        "SELECT count(DISTINCT fact) FROM landscape_nexus WHERE day BETWEEN ? AND ?", (lo, hi)
+    ).fetchone()[0]
+    measure = "sum(weight)" if weighted else "count(*)"
+    rows = conn.execute(
+        f"SELECT nexus, {measure} FROM landscape_nexus WHERE day BETWEEN ? AND ? GROUP BY nexus",
+        (lo, hi),
+    ).fetchall()
+    return total, {nexus: (round(n, 6) if weighted else n) for nexus, n in rows}
+
+
+def _order(counts: dict[str, float]) -> list[str]:
+    # Largest first; `unknown` last whatever its size, since it is missing data, not a nexus.
+    return sorted(counts, key=lambda n: (n == "unknown", -counts[n], n))
+
+
+def _shares(counts: dict[str, float], total: int) -> list[dict[str, Any]]:
+    rows = []
+    for nexus in _order(counts):
+        count = counts[nexus]
+        low, high = wilson_interval(count, total)
+        rows.append(
+            {
+                "nexus": nexus,
+                "label": nexus_label(nexus),
+                "count": count,
+                "share": round(count / total, 6) if total else 0.0,
+                "ci95": [round(low, 6), round(high, 6)],
+            }
+        )
+    return rows
+
+
+def _previous(
+    window: Window,
+    total: int,
+    counts: dict[str, float],
+    now_total: int,
+    now_counts: dict[str, float],
+) -> dict[str, Any]:
+    changes = []
+    for nexus in _order({**counts, **now_counts}):
+        now, before = now_counts.get(nexus, 0), counts.get(nexus, 0)
+        p_value = compare_shares(now, now_total, before, total)
+        now_share = now / now_total if now_total else 0.0
+        before_share = before / total if total else 0.0
+        changes.append(
+            {
+                "nexus": nexus,
+                "count": now,
+                "previous_count": before,
+                "share": round(now_share, 6),
+                "previous_share": round(before_share, 6),
+                "change_pp": round(100 * (now_share - before_share), 2),
+                "p_value": None if p_value is None else round(p_value, 6),
+                "significant": p_value is not None and p_value < 0.05,
+            }
+        )
+    p_total = compare_counts(now_total, total)
+    return {
+        "window": window.as_dict(),
+        "incidents": total,
+        "by_nexus": _shares(counts, total),
+        "incidents_change": now_total - total,
+        "incidents_p_value": None if p_total is None else round(p_total, 6),
+        "changes": changes,
+        "test": "Fisher exact test per nexus share; exact binomial test for the incident count;"
+        " significant at p < 0.05, not corrected for multiple comparisons",
+    }
+
+
+def _trend(conn: sqlite3.Connection, quarters: list[Window], weighted: bool) -> list[dict]:
+    lo, hi = day_number(quarters[0].start), day_number(quarters[-1].end)
+    measure = "sum(weight)" if weighted else "count(*)"
+    by_day = conn.execute(
+        f"SELECT day, nexus, {measure} FROM landscape_nexus"
+        " WHERE day BETWEEN ? AND ? GROUP BY day, nexus",
+        (lo, hi),
+    ).fetchall()
+    facts_by_day = dict(
+        conn.execute(
+            "SELECT day, count(DISTINCT fact) FROM landscape_nexus WHERE day BETWEEN ? AND ?"
+            " GROUP BY day",
+            (lo, hi),
+        ).fetchall()
+    )
+    trend = []
+    for quarter in quarters:
+        q_lo, q_hi = _range(quarter)
+        counts: dict[str, float] = defaultdict(float)
+        for day, nexus, n in by_day:
+            if q_lo <= day <= q_hi:
+                counts[nexus] += n
+        total = sum(n for day, n in facts_by_day.items() if q_lo <= day <= q_hi)
+        trend.append(
+            {
+                "quarter": f"{quarter.start.year}-Q{(quarter.start.month - 1) // 3 + 1}",
+                "start": quarter.start.isoformat(),
+                "end": quarter.end.isoformat(),
+                "incidents": total,
+                "by_nexus": {
+                    nexus: {
+                        "count": round(counts[nexus], 6),
+                        "share": round(counts[nexus] / total, 6) if total else 0.0,
+                    }
+                    for nexus in _order(counts)
+                },
+            }
+        )
+    return trend
+
+
+def _prepare_lookups(conn: sqlite3.Connection) -> None:
+    """Small temp tables mapping each sector to its top-level sector, each country to its
+    continent, so breakdowns count distinct incidents per group in SQL."""
+    taxonomy = sectors()
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS sector_root (sector TEXT PRIMARY KEY, root TEXT)")
+    conn.execute("DELETE FROM temp.sector_root")
+    rows = []
+    for sector_id, sector in taxonomy.by_id.items():
+        root = sector
+        while root.parent:
+            root = taxonomy.by_id[root.parent]
+        rows.append((sector_id, root.id))
+    conn.executemany("INSERT INTO temp.sector_root VALUES (?, ?)", rows)
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS country_region (country TEXT PRIMARY KEY, region TEXT)"
+    )
+    conn.execute("DELETE FROM temp.country_region")
+    countries = conn.execute(
+        "SELECT DISTINCT country FROM incident_victims WHERE country IS NOT NULL"
+    ).fetchall()
+    conn.executemany(
+        "INSERT INTO temp.country_region VALUES (?, ?)",
+        [(c, (regions_of(c) or ("unknown",))[0]) for (c,) in countries],
+    )
+
+
+def _breakdown(
+    conn: sqlite3.Connection, window: Window, table: str, group: str, key: str
+) -> dict[str, Any]:
+    lo, hi = _range(window)
+    join_column = "sector" if table == "sector_root" else "country"
+    joined = (
+        f" FROM landscape_nexus n JOIN incident_victims v ON v.fact = n.fact"
+        f" JOIN temp.{table} t ON t.{join_column} = v.{join_column}"
+        " WHERE n.day BETWEEN ? AND ?"
+    )
+    overall = conn.execute(
+        f"SELECT t.{group}, count(DISTINCT n.fact){joined} GROUP BY 1 ORDER BY 2 DESC, 1",
+        (lo, hi),
+    ).fetchall()
+    per_nexus = conn.execute(
+        f"SELECT n.nexus, t.{group}, count(DISTINCT n.fact){joined} GROUP BY 1, 2"
+        " ORDER BY 1, 3 DESC, 2",
+        (lo, hi),
+    ).fetchall()
+    nexus_totals = dict(
+        conn.execute(
+            "SELECT nexus, count(*) FROM landscape_nexus WHERE day BETWEEN ? AND ? GROUP BY 1",
+            (lo, hi),
+        ).fetchall()
+    )
+    label = sectors().label if key == "sector" else _region_label
+    by_nexus: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for nexus, value, count in per_nexus:
+        if len(by_nexus[nexus]) < _TOP:
+            by_nexus[nexus].append(
+                {key: value, "label": label(value), "count": count,
+                 "share": round(count / nexus_totals[nexus], 6)}
+            )
+    return {
+        "overall": [{key: v, "label": label(v), "count": n} for v, n in overall],
+        "by_nexus": dict(by_nexus),
+    }
+
+
+def _region_label(region: str) -> str:
+    return region.replace("-", " ").title()
+
+
+def _labels(conn: sqlite3.Connection, window: Window, kind: str, key: str) -> dict[str, Any]:
+    lo, hi = _range(window)
+    overall = conn.execute(
+        "SELECT l.value, count(DISTINCT n.fact) FROM landscape_nexus n"
+        " JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
+        " WHERE n.day BETWEEN ? AND ? GROUP BY 1 ORDER BY 2 DESC, 1",
+        (kind, lo, hi),
+    ).fetchall()
+    per_nexus = conn.execute(
+        "SELECT n.nexus, l.value, count(*) FROM landscape_nexus n"
+        " JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
+        " WHERE n.day BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+        (kind, lo, hi),
+    ).fetchall()
+    by_nexus: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for nexus, value, count in per_nexus:
+        by_nexus[nexus].append({key: value, "count": count})
+    return {
+        "overall": [{key: v, "count": n} for v, n in overall],
+        "by_nexus": dict(by_nexus),
+    }
+
+
+def _techniques(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
+    figures = _labels(conn, window, "technique", "technique")
+    if not figures["overall"]:
+        return figures
+    names: dict[str, tuple[str, str]] = {}
+    for attack_id, name in conn.execute(
+        "SELECT e.external_id, o.name FROM objects o JOIN external_ids e ON e.object_id = o.id"
+        " WHERE o.type = 'attack-pattern' AND o.revoked = 0 AND e.source_name = 'mitre-attack'"
+    ):
+        names[attack_id.casefold()] = (attack_id, name)
+        names.setdefault((name or "").casefold(), (attack_id, name))
+    for row in [*figures["overall"], *(r for rows in figures["by_nexus"].values() for r in rows)]:
+        attack_id, name = names.get(row["technique"].casefold(), (None, row["technique"]))
+        row["attack_id"] = attack_id
+        row["name"] = name
+    return figures
+
+
+def _cves(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
+    figures = _labels(conn, window, "cve", "cve")
+    for row in figures["overall"]:
+        found = conn.execute(
+            "SELECT o.json FROM objects o WHERE o.type = 'vulnerability' AND o.name = ?",
+            (row["cve"],),
+        ).fetchone()
+        kev = orjson.loads(found[0]) if found else {}
+        row["in_kev"] = "x_kev_date_added" in kev
+        row["kev_date_added"] = kev.get("x_kev_date_added")
+        row["kev_product"] = " ".join(
+            p for p in (kev.get("x_kev_vendor_project"), kev.get("x_kev_product")) if p
+        ) or None
+        row["known_ransomware_use"] = kev.get("x_kev_known_ransomware_campaign_use")
+    return figures
+
+
+def _coverage(conn: sqlite3.Connection, window: Window, total: int) -> dict[str, Any]:
+    lo, hi = _range(window)
+
+    def lacking(condition: str) -> int:
+        return conn.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT fact FROM landscape_nexus"
+            f" WHERE day BETWEEN ? AND ?) n WHERE NOT EXISTS ({condition})",
+            (lo, hi),
+        ).fetchone()[0]
+
+    def label(kind: str) -> str:
+        return f"SELECT 1 FROM incident_labels l WHERE l.fact = n.fact AND l.kind = '{kind}'"
+
+    unknown_nexus = conn.execute(
+        "SELECT count(*) FROM landscape_nexus WHERE day BETWEEN ? AND ? AND nexus = 'unknown'",
+        (lo, hi),
+    ).fetchone()[0]
+    return {
+        "incidents": total,
+        "lacking": {
+            "nexus": unknown_nexus,
+            "victim_sector": lacking(
+                "SELECT 1 FROM incident_victims v WHERE v.fact = n.fact AND v.sector IS NOT NULL"
+            ),
+            "victim_country": lacking(
+                "SELECT 1 FROM incident_victims v WHERE v.fact = n.fact AND v.country IS NOT NULL"
+            ),
+            "incident_type": lacking(label("type")),
+            "initial_access": lacking(label("technique")),
+            "exploited_cves": lacking(label("cve")),
+        },
+    }
+
+
+def _unmapped(conn: sqlite3.Connection, window: Window) -> dict[str, list[dict[str, Any]]]:
+    """Source values no mapping placed, over the whole knowledge base (not just the window)."""
+    rows = conn.execute(
+        "SELECT kind, value, count(DISTINCT fact) FROM incident_labels"
+        " WHERE kind IN ('unmapped-sector', 'unmapped-country') GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"
+    ).fetchall()
+    result: dict[str, list[dict[str, Any]]] = {"sectors": [], "countries": []}
+    for kind, value, count in rows:
+        key = "sectors" if kind == "unmapped-sector" else "countries"
+        result[key].append({"value": value, "incidents": count})
+    return result
+
+
+def _sources(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT source, count(*), count(day), min(day), max(day) FROM incident_facts"
+        " GROUP BY source ORDER BY source"
+    ).fetchall()
+    files = {
+        source: path
+        for source, path in conn.execute(
+            "SELECT source, path FROM imports WHERE added + updated > 0 ORDER BY id"
+        )
+    }
+
+    def iso(day: int | None) -> str | None:
+        return None if day is None else date.fromordinal(EPOCH.toordinal() + day).isoformat()
+
+    return [
+        {
+            "source": source,
+            "incidents": count,
+            "dated": dated,
+            "first": iso(first),
+            "last": iso(last),
+            "latest_file": files.get(source),
+        }
+        for source, count, dated, first, last in rows
+    ]
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def headline(result: dict[str, Any]) -> list[str]:
+    """Sentences a reader can quote, generated from the numbers."""
+    filters = result["filters"]
+    categories = filters["actor_categories"]
+    who = (
+        "state-sponsored"
+        if set(categories) <= {"state", "state-affiliated"}
+        else "/".join(categories)
+    )
+    target = ""
+    if filters["sector"]:
+        target = f" against {sectors().label(filters['sector']).lower()} targets"
+    if filters["victim_country"]:
+        target += f" in {country_name(filters['victim_country'])}"
+    elif filters["victim_region"]:
+        target += f" in {_region_label(filters['victim_region'])}"
+    n = result["incidents"]
+    sentences = []
+    for row in [r for r in result["by_nexus"] if r["nexus"] != "unknown"][:3]:
+        low, high = row["ci95"]
+        sentences.append(
+            f"{row['label'].replace('-nexus', '')}-nexus actors accounted for "
+            f"{_percent(row['share'])} (95% CI {100 * low:.0f}–{100 * high:.0f}%) of {who} "
+            f"incidents{target} in {result['window_label']}, n = {n}."
+        )
+    if not sentences:
+        sentences.append(f"No {who} incidents{target} with a known nexus in "
+                         f"{result['window_label']} (n = {n}).")
+    previous = result["previous_window"]
+    moved = [c for c in previous["changes"] if c["significant"] and c["nexus"] != "unknown"]
+    for change in moved[:2]:
+        direction = "rose" if change["change_pp"] > 0 else "fell"
+        sentences.append(
+            f"The {nexus_label(change['nexus'])} share {direction} from "
+            f"{_percent(change['previous_share'])} to {_percent(change['share'])} against the "
+            f"window before ({previous['window']['start']} to {previous['window']['end']}; "
+            f"Fisher exact p = {change['p_value']:.3f})."
+        )
+    return sentences

@@ -1,0 +1,129 @@
+"""Which incidents a landscape counts, and under which nexus: SQL over the incident fact tables.
+
+`select()` fills a temporary table `landscape_nexus(fact, day, nexus, weight)` with one row per
+incident and nexus for every incident in the requested day range that passes the filters.
+The nexus of an initiator is its country when the source marks it state or state-affiliated,
+else the nexus of the resolved actor it names (through actor_members, so `actor split` and new
+actor knowledge apply at once); `unknown` when neither says. An incident with several nexuses
+gets one row each, weighted 1/k for fractional counting; `unknown` is dropped when the incident
+has a known nexus too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from threatscope.countries import to_iso2
+from threatscope.errors import ConfigError
+from threatscope.landscape.facts import EPOCH
+from threatscope.taxonomy import CATEGORIES, STATE_CATEGORIES, region_members, sectors
+
+__all__ = ["Filters", "latest_day", "select"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    sector: str | None = None
+    victim_region: str | None = None
+    victim_country: str | None = None
+    actor_categories: tuple[str, ...] = STATE_CATEGORIES
+    count: str = "any"  # or "fractional"
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.actor_categories) - set(CATEGORIES)
+        if unknown or not self.actor_categories:
+            raise ConfigError(
+                f"unknown actor category {', '.join(sorted(unknown)) or '(none given)'}; "
+                f"known: {', '.join(CATEGORIES)}"
+            )
+        if self.count not in ("any", "fractional"):
+            raise ConfigError(f"--count {self.count!r}: expected 'any' or 'fractional'")
+        if self.sector:
+            sectors().within(self.sector)
+        if self.victim_region:
+            region_members(self.victim_region)
+        if self.victim_country and to_iso2(self.victim_country) is None:
+            raise ConfigError(f"--victim-country {self.victim_country!r} is not a country")
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["actor_categories"] = list(self.actor_categories)
+        data["sources"] = list(self.sources)
+        if self.victim_country:
+            data["victim_country"] = to_iso2(self.victim_country)
+        return data
+
+
+def day_number(day: date) -> int:
+    return (day - EPOCH).days
+
+
+def latest_day(conn: sqlite3.Connection) -> date | None:
+    row = conn.execute("SELECT max(day) FROM incident_facts").fetchone()
+    return None if row[0] is None else date.fromordinal(EPOCH.toordinal() + row[0])
+
+
+def _victim_clause(filters: Filters, params: list[object]) -> str:
+    conditions = []
+    if filters.sector:
+        within = sorted(sectors().within(filters.sector))
+        conditions.append(f"v.sector IN ({','.join('?' * len(within))})")
+        params.extend(within)
+    countries: set[str] | None = None
+    if filters.victim_region:
+        countries = set(region_members(filters.victim_region))
+    if filters.victim_country:
+        iso = to_iso2(filters.victim_country)
+        countries = {iso} if countries is None else countries & {iso}
+    if countries is not None:
+        ordered = sorted(c for c in countries if c)
+        conditions.append(f"v.country IN ({','.join('?' * len(ordered))})" if ordered else "0")
+        params.extend(ordered)
+    if not conditions:
+        return ""
+    # One victim row carries both its sector and its country, so both must hold for one victim.
+    return (
+        " AND EXISTS (SELECT 1 FROM incident_victims v WHERE v.fact = f.fact AND "
+        + " AND ".join(conditions)
+        + ")"
+    )
+
+
+def select(conn: sqlite3.Connection, first: date, last: date, filters: Filters) -> None:
+    params: list[object] = [day_number(first), day_number(last)]
+    source_clause = ""
+    if filters.sources:
+        source_clause = f" AND f.source IN ({','.join('?' * len(filters.sources))})"
+        params.extend(filters.sources)
+    victim_clause = _victim_clause(filters, params)
+    categories = list(filters.actor_categories)
+    state = list(STATE_CATEGORIES)
+    conn.execute("DROP TABLE IF EXISTS temp.landscape_raw")
+    conn.execute("DROP TABLE IF EXISTS temp.landscape_nexus")
+    conn.execute(
+        "CREATE TEMP TABLE landscape_raw AS"
+        " SELECT DISTINCT f.fact AS fact, f.day AS day,"
+        f"  coalesce(CASE WHEN i.category IN ({','.join('?' * len(state))}) THEN i.country END,"
+        "           a.nexus, 'unknown') AS nexus"
+        " FROM incident_facts f"
+        " JOIN incident_initiators i ON i.fact = f.fact"
+        " LEFT JOIN actor_members m ON m.object_id = i.actor_ref"
+        " LEFT JOIN actors a ON a.id = m.actor_id"
+        f" WHERE f.day BETWEEN ? AND ?{source_clause}{victim_clause}"
+        f"  AND i.category IN ({','.join('?' * len(categories))})",
+        [*state, *params, *categories],
+    )
+    conn.execute(
+        "CREATE TEMP TABLE landscape_nexus AS"
+        " SELECT fact, day, nexus, 1.0 / count(*) OVER (PARTITION BY fact) AS weight FROM ("
+        "  SELECT fact, day, nexus,"
+        "         max(nexus != 'unknown') OVER (PARTITION BY fact) AS known"
+        "  FROM landscape_raw)"
+        " WHERE nexus != 'unknown' OR known = 0"
+    )
+    conn.execute("DROP TABLE temp.landscape_raw")
+    conn.execute("CREATE INDEX temp.landscape_nexus_by_day ON landscape_nexus(day)")
+    conn.execute("CREATE INDEX temp.landscape_nexus_by_fact ON landscape_nexus(fact)")

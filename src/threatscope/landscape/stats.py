@@ -1,0 +1,42 @@
+"""The statistics behind every landscape figure: interval for a share, tests for a change."""
+
+from __future__ import annotations
+
+import math
+
+from scipy import stats
+
+__all__ = ["compare_counts", "compare_shares", "wilson_interval"]
+
+_Z95 = float(stats.norm.ppf(0.975))
+
+
+def wilson_interval(successes: float, total: float, z: float = _Z95) -> tuple[float, float]:
+    """95% Wilson score interval for successes/total. Unlike the normal approximation it stays
+    inside [0, 1] and behaves for small n and shares near 0 or 1; it also accepts the
+    fractional counts `--count fractional` produces (scipy's binomtest takes integers only)."""
+    if total <= 0:
+        return (0.0, 1.0)
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def compare_shares(k_now: float, n_now: float, k_before: float, n_before: float) -> float | None:
+    """Two-sided Fisher exact p-value that a share differs between two windows (None if either
+    window is empty). Fractional counts are rounded: the test needs whole incidents."""
+    if n_now <= 0 or n_before <= 0:
+        return None
+    a, c = round(k_now), round(k_before)
+    table = [[a, max(0, round(n_now) - a)], [c, max(0, round(n_before) - c)]]
+    return float(stats.fisher_exact(table).pvalue)
+
+
+def compare_counts(now: int, before: int) -> float | None:
+    """Two-sided p-value that incident rates differ between two windows of equal length
+    (exact conditional binomial test of now out of now + before at 1/2)."""
+    if now + before == 0:
+        return None
+    return float(stats.binomtest(now, now + before, 0.5).pvalue)

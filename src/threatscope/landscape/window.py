@@ -1,0 +1,100 @@
+"""Reporting windows: "the 12 months ending 31 March 2026", the one before it, and quarters."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from threatscope.errors import ConfigError
+
+__all__ = ["Window", "default_ending", "parse_window", "quarters_before"]
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date  # inclusive
+    end: date  # inclusive
+    months: int | None = None  # set when the window is a whole number of months
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Window:
+        """The window of the same length just before this one."""
+        if self.months:
+            end = self.start - timedelta(days=1)
+            return Window(_add_months(end, -self.months) + timedelta(days=1), end, self.months)
+        return Window(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def describe(self) -> str:
+        if self.months:
+            unit = "month" if self.months == 1 else "months"
+            return f"the {self.months} {unit} ending {_long(self.end)}"
+        return f"{_long(self.start)} to {_long(self.end)}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
+
+
+def _add_months(day: date, months: int) -> date:
+    """Same day of month `months` later; month ends stay month ends (31 Mar - 1 month = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    at_month_end = day.day == calendar.monthrange(day.year, day.month)[1]
+    return date(year, month + 1, last if at_month_end else min(day.day, last))
+
+
+def default_ending(latest: date) -> date:
+    """The latest 31 March the data covers."""
+    year = latest.year if latest >= date(latest.year, 3, 31) else latest.year - 1
+    return date(year, 3, 31)
+
+
+def parse_window(
+    window: str | None, ending: str | None, months: int, latest: date | None
+) -> Window:
+    if months < 1:
+        raise ConfigError("--months must be at least 1")
+    if window:
+        if ending:
+            raise ConfigError("give either --window or --ending, not both")
+        start_text, sep, end_text = window.partition("..")
+        if not sep:
+            raise ConfigError(f"--window {window!r}: expected START..END, e.g. 2025-04-01..2026-03-31")
+        start, end = _date("--window start", start_text), _date("--window end", end_text)
+        if end < start:
+            raise ConfigError(f"--window {window!r}: END is before START")
+        return Window(start, end)
+    if ending:
+        end = _date("--ending", ending)
+    elif latest is not None:
+        end = default_ending(latest)
+    else:
+        raise ConfigError("no dated incidents in the knowledge base; import some (e.g. "
+                          "`threatscope import eurepoc FILE`) or give --window")
+    return Window(_add_months(end, -months) + timedelta(days=1), end, months)
+
+
+def _date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def quarters_before(end: date, count: int) -> list[Window]:
+    """The `count` calendar quarters up to and including the one containing `end`, oldest first."""
+    quarter_start = date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+    quarters = []
+    for _ in range(count):
+        quarter_end = _add_months(quarter_start, 3) - timedelta(days=1)
+        quarters.append(Window(quarter_start, quarter_end, 3))
+        quarter_start = _add_months(quarter_start, -3)
+    return quarters[::-1]

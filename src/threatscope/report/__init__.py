@@ -1,0 +1,1 @@
+"""Outputs of the landscape: terminal tables, a self-contained HTML report, PDF."""

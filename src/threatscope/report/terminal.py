@@ -1,0 +1,81 @@
+"""The landscape as rich tables in a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["print_landscape"]
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def print_landscape(console: Console, result: dict[str, Any]) -> None:
+    filters = result["filters"]
+    shown = {k: v for k, v in filters.items() if v and k not in ("sources",)}
+    console.print(
+        f"[bold]Landscape[/] {result['window']['start']} .. {result['window']['end']}  "
+        f"({result['window_label']}), {result['incidents']} incidents; "
+        + ", ".join(f"{k}={v if not isinstance(v, list) else '+'.join(v)}" for k, v in shown.items())
+    )
+    for sentence in result["headline"]:
+        console.print(f"  • {sentence}", highlight=False)
+    table = Table(title="Share by nexus", title_justify="left")
+    for column in ("nexus", "incidents", "share", "95% CI", "before", "change", "p"):
+        table.add_column(column, justify="left" if column == "nexus" else "right")
+    changes = {c["nexus"]: c for c in result["previous_window"]["changes"]}
+    for row in result["by_nexus"]:
+        change = changes.get(row["nexus"], {})
+        p_value = change.get("p_value")
+        table.add_row(
+            row["label"],
+            f"{row['count']:g}",
+            _pct(row["share"]),
+            f"{_pct(row['ci95'][0])}–{_pct(row['ci95'][1])}",
+            _pct(change.get("previous_share", 0.0)),
+            f"{change.get('change_pp', 0.0):+.1f} pp" + (" *" if change.get("significant") else ""),
+            "" if p_value is None else f"{p_value:.3f}",
+        )
+    console.print(table)
+    previous = result["previous_window"]
+    console.print(
+        f"Previous window {previous['window']['start']} .. {previous['window']['end']}: "
+        f"{previous['incidents']} incidents (p = {previous['incidents_p_value']}); "
+        "* = significant at p < 0.05"
+    )
+    trend = Table(title="Quarterly trend (incidents; top nexuses)", title_justify="left")
+    trend.add_column("quarter")
+    trend.add_column("incidents", justify="right")
+    trend.add_column("by nexus")
+    for quarter in result["trend"]:
+        top = list(quarter["by_nexus"].items())[:4]
+        trend.add_row(
+            quarter["quarter"],
+            str(quarter["incidents"]),
+            ", ".join(f"{n} {v['count']:g}" for n, v in top),
+        )
+    console.print(trend)
+    for title, key, field in (
+        ("Top victim sectors", "sectors", "label"),
+        ("Victim regions", "victim_regions", "label"),
+        ("Incident types", "incident_types", "type"),
+        ("Initial access", "initial_access", "name"),
+        ("Exploited CVEs", "exploited_cves", "cve"),
+    ):
+        rows = result[key]["overall"][:8]
+        if rows:
+            console.print(
+                f"[bold]{title}:[/] " + ", ".join(f"{r[field]} {r['count']}" for r in rows),
+                highlight=False,
+            )
+    lacking = result["coverage"]["lacking"]
+    console.print(
+        "[dim]Lacking data (of "
+        f"{result['incidents']}): "
+        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lacking.items())
+        + "[/]"
+    )
