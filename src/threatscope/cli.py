@@ -420,7 +420,8 @@ EndingOption = Annotated[
 ]
 MonthsOption = Annotated[int, typer.Option("--months", help="Window length in months.")]
 WindowOption = Annotated[
-    str | None, typer.Option("--window", help="Explicit window START..END (YYYY-MM-DD..YYYY-MM-DD).")
+    str | None,
+    typer.Option("--window", help="Explicit window START..END (YYYY-MM-DD..YYYY-MM-DD)."),
 ]
 
 

@@ -249,8 +249,12 @@ def _breakdown(
     for nexus, value, count in per_nexus:
         if len(by_nexus[nexus]) < _TOP:
             by_nexus[nexus].append(
-                {key: value, "label": label(value), "count": count,
-                 "share": round(count / nexus_totals[nexus], 6)}
+                {
+                    key: value,
+                    "label": label(value),
+                    "count": count,
+                    "share": round(count / nexus_totals[nexus], 6),
+                }
             )
     return {
         "overall": [{key: v, "label": label(v), "count": n} for v, n in overall],
@@ -313,9 +317,10 @@ def _cves(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
         kev = orjson.loads(found[0]) if found else {}
         row["in_kev"] = "x_kev_date_added" in kev
         row["kev_date_added"] = kev.get("x_kev_date_added")
-        row["kev_product"] = " ".join(
-            p for p in (kev.get("x_kev_vendor_project"), kev.get("x_kev_product")) if p
-        ) or None
+        row["kev_product"] = (
+            " ".join(p for p in (kev.get("x_kev_vendor_project"), kev.get("x_kev_product")) if p)
+            or None
+        )
         row["known_ransomware_use"] = kev.get("x_kev_known_ransomware_campaign_use")
     return figures
 
@@ -425,8 +430,9 @@ def headline(result: dict[str, Any]) -> list[str]:
             f"incidents{target} in {result['window_label']}, n = {n}."
         )
     if not sentences:
-        sentences.append(f"No {who} incidents{target} with a known nexus in "
-                         f"{result['window_label']} (n = {n}).")
+        sentences.append(
+            f"No {who} incidents{target} with a known nexus in {result['window_label']} (n = {n})."
+        )
     previous = result["previous_window"]
     moved = [c for c in previous["changes"] if c["significant"] and c["nexus"] != "unknown"]
     for change in moved[:2]:

@@ -43,7 +43,7 @@ def _long(day: date) -> str:
 
 
 def _add_months(day: date, months: int) -> date:
-    """Same day of month `months` later; month ends stay month ends (31 Mar - 1 month = 28/29 Feb)."""
+    """Same day of month `months` later; month ends stay month ends (31 Mar -> 28/29 Feb)."""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
@@ -67,7 +67,9 @@ def parse_window(
             raise ConfigError("give either --window or --ending, not both")
         start_text, sep, end_text = window.partition("..")
         if not sep:
-            raise ConfigError(f"--window {window!r}: expected START..END, e.g. 2025-04-01..2026-03-31")
+            raise ConfigError(
+                f"--window {window!r}: expected START..END, e.g. 2025-04-01..2026-03-31"
+            )
         start, end = _date("--window start", start_text), _date("--window end", end_text)
         if end < start:
             raise ConfigError(f"--window {window!r}: END is before START")
@@ -77,8 +79,10 @@ def parse_window(
     elif latest is not None:
         end = default_ending(latest)
     else:
-        raise ConfigError("no dated incidents in the knowledge base; import some (e.g. "
-                          "`threatscope import eurepoc FILE`) or give --window")
+        raise ConfigError(
+            "no dated incidents in the knowledge base; import some (e.g. "
+            "`threatscope import eurepoc FILE`) or give --window"
+        )
     return Window(_add_months(end, -months) + timedelta(days=1), end, months)
 
 

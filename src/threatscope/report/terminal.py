@@ -20,7 +20,7 @@ def print_landscape(console: Console, result: dict[str, Any]) -> None:
     console.print(
         f"[bold]Landscape[/] {result['window']['start']} .. {result['window']['end']}  "
         f"({result['window_label']}), {result['incidents']} incidents; "
-        + ", ".join(f"{k}={v if not isinstance(v, list) else '+'.join(v)}" for k, v in shown.items())
+        + ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in shown.items())
     )
     for sentence in result["headline"]:
         console.print(f"  • {sentence}", highlight=False)

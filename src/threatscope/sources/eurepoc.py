@@ -51,7 +51,9 @@ def load_eurepoc(path: Path) -> list[dict[str, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(str(path), f"not UTF-8 text ({error.reason} at byte {error.start})")
+        raise InputError(
+            str(path), f"not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     return eurepoc_to_stix(text, str(path))
 
 
@@ -178,7 +180,8 @@ def _global_record(
             )
         )
     access = [
-        a for a in _semicolons(_first_cell(row, "MITRE_initial_access"))
+        a
+        for a in _semicolons(_first_cell(row, "MITRE_initial_access"))
         if a.casefold() not in _MISSING
     ]
     zero_day = {"yes": True, "no": False}.get((row.get("zero_days") or "").strip().casefold())
@@ -239,9 +242,7 @@ def _reduced_record(
         for i in range(max(len(countries), len(categories)))
     ]
     receiver_countries = _semicolons(row.get("receiver_country"))
-    per_receiver = [
-        part.strip() for part in (row.get("receiver_category") or "").split(" - ")
-    ]
+    per_receiver = [part.strip() for part in (row.get("receiver_category") or "").split(" - ")]
     victims = [
         victim(None, _at(receiver_countries, i), _semicolons(_at(per_receiver, i)), "eurepoc")
         for i in range(max(len(receiver_countries), len([p for p in per_receiver if p])))

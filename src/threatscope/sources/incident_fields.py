@@ -15,8 +15,17 @@ from threatscope.taxonomy import normalise_category, sectors
 __all__ = ["INCIDENT_TYPES", "initiator", "normalise_types", "parse_day", "victim"]
 
 # Incident types ThreatScope reports on, and the wording sources use for them.
-INCIDENT_TYPES = ("espionage", "data-theft", "doxing", "disruption", "destruction",
-                  "hijacking", "ransomware", "influence", "other")
+INCIDENT_TYPES = (
+    "espionage",
+    "data-theft",
+    "doxing",
+    "disruption",
+    "destruction",
+    "hijacking",
+    "ransomware",
+    "influence",
+    "other",
+)
 _TYPE_WORDING = {
     "data theft": ("data-theft",),
     "data theft & doxing": ("data-theft", "doxing"),

@@ -126,9 +126,7 @@ def incident_objects(record: IncidentRecord) -> list[dict[str, Any]]:
         {"source_name": record.source, "external_id": record.external_id or record.key}
     ]
     references += [{"source_name": "report", "url": url} for url in record.urls]
-    actors = [
-        _threat_actor(i, record.source, record.modified) for i in record.initiators if i.name
-    ]
+    actors = [_threat_actor(i, record.source, record.modified) for i in record.initiators if i.name]
     actor_refs = iter(a["id"] for a in actors)
     incident: dict[str, Any] = {
         "type": "incident",

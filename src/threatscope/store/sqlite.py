@@ -36,6 +36,7 @@ _BUSY_TIMEOUT_MS = 600_000
 _CHUNK = 500
 _WRITE_CHUNK = 5_000
 _ACTOR_TYPES = ("intrusion-set", "threat-actor")
+_FACT_TABLES = ("incident_facts", "incident_initiators", "incident_victims", "incident_labels")
 
 
 def _now() -> str:
@@ -377,7 +378,7 @@ class SQLiteWriter:
 
     def replace_incident_facts(self, facts: Iterable[IncidentFacts]) -> int:
         conn = self._conn
-        for table in ("incident_facts", "incident_initiators", "incident_victims", "incident_labels"):
+        for table in _FACT_TABLES:
             conn.execute(f"DELETE FROM {table}")
         count = 0
         batch: list[IncidentFacts] = []

@@ -59,7 +59,8 @@ class SectorTaxonomy:
         return self._within[sector_id]
 
     def map(self, scheme: str, value: str) -> tuple[str, ...] | None:
-        """Sector ids for a source value; () for a known value naming no sector; None if unmapped."""
+        """Sector ids for a source value: () for a known value that names no sector, None for
+        a value no mapping covers."""
         table = self.maps[scheme]
         key = " ".join(value.split()).casefold()
         if scheme == "naics":
