@@ -27,7 +27,13 @@ from threatscope.actors import find_actor, join_member, split_member
 from threatscope.config import default_db_path
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
-from threatscope.ingest import fetch_feeds, load_source, store_feeds, write_objects
+from threatscope.ingest import (
+    fetch_feeds,
+    incident_summary,
+    load_source,
+    store_feeds,
+    write_objects,
+)
 from threatscope.landscape.compute import landscape
 from threatscope.landscape.selection import Filters
 from threatscope.report.terminal import print_landscape
@@ -125,23 +131,43 @@ def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
 def import_(
     source: Annotated[str, typer.Argument(help="Source name: see `threatscope sources`.")],
     path: Annotated[Path | None, typer.Argument(help="File or directory to import.")] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="Mapping file for `import table` (TOML; see README)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Import a file or directory through one source, in one transaction."""
     with _errors(), err.status(f"Reading {path or source}…", spinner="dots"):
-        resolved, objects = load_source(source, path)
+        resolved, objects = load_source(source, path, mapping)
     with _store(create=True) as store:
         progress, update = _write_progress(f"Storing {len(objects)} objects")
         with progress:
             report = write_objects(store, source, resolved, objects, progress=update)
+    incidents = incident_summary(objects)
     if json:
-        _print_json(report.as_dict())
+        _print_json({**report.as_dict(), **({"incidents": incidents} if incidents else {})})
         return
     out.print(
         f"[bold]{source}[/] {resolved}: {report.received} objects read, "
         f"[green]{report.added} added[/], {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.older} older than stored"
     )
+    if incidents:
+        _print_incident_summary(incidents)
+
+
+def _print_incident_summary(summary: dict[str, Any]) -> None:
+    out.print(f"{summary['incidents']} incidents, {summary['undated']} without a date")
+    for key, title in (
+        ("unmapped_sectors", "Unmapped sector values"),
+        ("victims_without_country", "Victim locations that name no country"),
+    ):
+        values = summary[key]
+        if values:
+            shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:12])
+            more = f" and {len(values) - 12} more" if len(values) > 12 else ""
+            out.print(f"{title}: {shown}{more}", highlight=False)
 
 
 @app.command("sync")

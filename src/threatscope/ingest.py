@@ -6,6 +6,7 @@ byte-for-byte as it was; a failure while writing rolls the transaction back.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from threatscope.store.base import Progress, Writer
 __all__ = [
     "LoadedFeed",
     "fetch_feeds",
+    "incident_summary",
     "load_source",
     "run_import",
     "store_feeds",
@@ -27,13 +29,22 @@ __all__ = [
 ]
 
 
-def load_source(source_name: str, path: Path | None) -> tuple[Path, list[dict]]:
+def load_source(
+    source_name: str, path: Path | None, mapping: Path | None = None
+) -> tuple[Path, list[dict]]:
     """Parse a source's input without opening any database."""
     source = get_source(source_name)
     if path is None:
         if source.default_path is None:
             raise ConfigError(f"source {source_name!r} needs a PATH")
         path = source.default_path()
+    if source.load_mapped is not None:
+        if mapping is None:
+            raise ConfigError(f"source {source_name!r} needs --mapping MAP.toml (see the README)")
+        return path, source.load_mapped(path, mapping)
+    if mapping is not None:
+        raise ConfigError(f"source {source_name!r} takes no --mapping")
+    assert source.load is not None
     return path, source.load(path)
 
 
@@ -57,6 +68,28 @@ def write_objects(
 def run_import(store: Store, source_name: str, path: Path | None = None) -> ImportReport:
     path, objects = load_source(source_name, path)
     return write_objects(store, source_name, path, objects)
+
+
+def incident_summary(objects: list[dict]) -> dict | None:
+    """What an incident import could not place: unmapped sector and country values, with
+    counts. None when the input held no incidents."""
+    incidents = [o for o in objects if o.get("type") == "incident"]
+    if not incidents:
+        return None
+    sectors: Counter[str] = Counter()
+    countries: Counter[str] = Counter()
+    for incident in incidents:
+        for victim in incident.get("x_threatscope_victims") or ():
+            sectors.update(victim.get("unmapped_sectors") or ())
+            raw = victim.get("raw_country")
+            if raw and not victim.get("country"):
+                countries[raw] += 1
+    return {
+        "incidents": len(incidents),
+        "undated": sum(1 for i in incidents if not i.get("x_threatscope_first_seen")),
+        "unmapped_sectors": dict(sectors.most_common()),
+        "victims_without_country": dict(countries.most_common()),
+    }
 
 
 LoadedFeed = tuple[Feed, Path, list[dict]]
@@ -85,7 +118,7 @@ def fetch_feeds(
             continue
         progress = on_fetch(feed) if on_fetch else None
         path = fetch_feed(feed, cache_dir, mirror, (urls or {}).get(feed.name), progress)
-        loaded.append((feed, path, get_source(feed.source).load(path)))
+        loaded.append((feed, path, load_source(feed.source, path)[1]))
     return loaded
 
 

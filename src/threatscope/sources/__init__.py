@@ -6,6 +6,7 @@ from threatscope.sources import (  # noqa: F401  (registration)
     kev,
     misp_galaxy,
     stix_bundle,
+    table,
 )
 from threatscope.sources.base import Source, all_sources, get_source, register
 

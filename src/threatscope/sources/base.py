@@ -17,17 +17,20 @@ from threatscope.errors import ConfigError
 __all__ = ["Source", "all_sources", "get_source", "producer_identity", "register"]
 
 Loader = Callable[[Path], list[dict[str, Any]]]
+MappedLoader = Callable[[Path, Path], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Source:
     """`load(path)` returns valid STIX 2.1 objects or raises InputError; `default_path` is used
-    when the user names no path (None: a path is required)."""
+    when the user names no path (None: a path is required). A source that reads through a
+    mapping file sets `load_mapped(path, mapping)` instead and leaves `load` None."""
 
     name: str
     summary: str
-    load: Loader
+    load: Loader | None
     default_path: Callable[[], Path] | None = None
+    load_mapped: MappedLoader | None = None
 
 
 _REGISTRY: dict[str, Source] = {}

@@ -63,14 +63,14 @@ class SectorTaxonomy:
         a value no mapping covers."""
         table = self.maps[scheme]
         key = " ".join(value.split()).casefold()
+        if key in self.by_id:  # our own ids are accepted in every scheme
+            return (key,)
         if scheme == "naics":
             digits = key.replace("-", "")
             for end in range(len(digits), 1, -1):
                 if digits[:end] in table:
                     return table[digits[:end]]
             return None
-        if key in self.by_id:  # our own ids are accepted everywhere
-            return (key,)
         return table.get(key)
 
 
