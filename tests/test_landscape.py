@@ -190,9 +190,7 @@ def test_bad_row_exits_2_names_the_row_and_writes_nothing(tmp_path: Path) -> Non
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     result = run(db, "import", "eurepoc", str(bad))
     assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        f"error: {bad}: row 7: start_date '2025-13-45' is not a date"
-    )
+    assert result.stderr.strip() == (f"error: {bad}: row 7: start_date '2025-13-45' is not a date")
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 

@@ -63,8 +63,9 @@ def load_mapping(path: Path) -> dict[str, Any]:
     unknown = set(columns) - set(FIELDS) - _SETTINGS
     if unknown:
         raise InputError(
-            file, f"[columns]: unknown field(s) {', '.join(sorted(unknown))}; known: "
-            + ", ".join(FIELDS)
+            file,
+            f"[columns]: unknown field(s) {', '.join(sorted(unknown))}; known: "
+            + ", ".join(FIELDS),
         )
     for section in ("split", "values", "defaults"):
         if not isinstance(mapping.setdefault(section, {}), dict):
@@ -98,7 +99,9 @@ def _rows(text: str, file: str, columns: dict[str, Any]) -> list[dict[str, Any]]
     )
     if kind == "jsonl":
         rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # JSON Lines ends lines at \n only; str.splitlines would also split inside strings at
+        # U+0085 or U+2028.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
