@@ -471,3 +471,32 @@ def landscape_(
         _print_json(result)
         return
     print_landscape(out, result)
+
+
+@app.command("report")
+def report_(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write (self-contained).")
+    ] = Path("report.html"),
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print it to PDF (beside it) with Chromium.")
+    ] = False,
+    sector: SectorOption = None,
+    victim_region: RegionOption = None,
+    victim_country: CountryOption = None,
+    actor_category: CategoryOption = None,
+    count: CountOption = "any",
+    ending: EndingOption = None,
+    months: MonthsOption = 12,
+    window: WindowOption = None,
+) -> None:
+    """Write the landscape as an HTML report with charts (and PDF with --pdf)."""
+    from threatscope.report.html import write_report  # Altair costs 0.5 s to import
+
+    with _store() as store:
+        filters = _filters(sector, victim_region, victim_country, actor_category, count)
+        result = landscape(store.analytics(), filters, window, ending, months)
+        with err.status("Rendering charts…", spinner="dots"):
+            written = write_report(result, output, pdf=pdf)
+    for path in written:
+        out.print(f"wrote {path}", highlight=False)

@@ -21,7 +21,7 @@ from threatscope.landscape.facts import EPOCH
 from threatscope.landscape.selection import Filters, day_number, latest_day, select
 from threatscope.landscape.stats import compare_counts, compare_shares, wilson_interval
 from threatscope.landscape.window import Window, parse_window, quarters_before
-from threatscope.taxonomy import regions_of, sectors
+from threatscope.taxonomy import country_regions, sectors
 
 __all__ = ["landscape", "nexus_label"]
 
@@ -46,6 +46,7 @@ def landscape(
     quarters = quarters_before(current.end, trend_quarters)
     select(conn, min(previous.start, quarters[0].start), current.end, filters)
     _prepare_lookups(conn)
+    _window_tables(conn, current)
     try:
         weighted = filters.count == "fractional"
         total, by_nexus = _nexus_counts(conn, current, weighted)
@@ -70,7 +71,34 @@ def landscape(
         result["headline"] = headline(result)
         return result
     finally:
-        conn.execute("DROP TABLE IF EXISTS temp.landscape_nexus")
+        for table in (
+            "landscape_nexus",
+            "landscape_window",
+            "landscape_window_facts",
+            "landscape_victims",
+        ):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _window_tables(conn: sqlite3.Connection, window: Window) -> None:
+    """The current window's rows, and its distinct incidents: every breakdown starts from these
+    (and, through CROSS JOIN, SQLite keeps them as the outer loop)."""
+    lo, hi = _range(window)
+    conn.execute(
+        "CREATE TEMP TABLE landscape_window AS SELECT fact, nexus, weight"
+        " FROM temp.landscape_nexus WHERE day BETWEEN ? AND ? ORDER BY fact",
+        (lo, hi),
+    )
+    conn.execute(
+        "CREATE TEMP TABLE landscape_window_facts AS"
+        " SELECT DISTINCT fact FROM temp.landscape_window ORDER BY fact"
+    )
+    # (incident, nexus, victim sector, victim country): what sector and region breakdowns count.
+    conn.execute(
+        "CREATE TEMP TABLE landscape_victims AS"
+        " SELECT DISTINCT n.fact, n.nexus, v.sector, v.country FROM temp.landscape_window n"
+        " CROSS JOIN incident_victims v ON v.fact = n.fact"
+    )
 
 
 def _range(window: Window) -> tuple[int, int]:
@@ -210,39 +238,30 @@ def _prepare_lookups(conn: sqlite3.Connection) -> None:
         "CREATE TEMP TABLE IF NOT EXISTS country_region (country TEXT PRIMARY KEY, region TEXT)"
     )
     conn.execute("DELETE FROM temp.country_region")
-    countries = conn.execute(
-        "SELECT DISTINCT country FROM incident_victims WHERE country IS NOT NULL"
-    ).fetchall()
     conn.executemany(
         "INSERT INTO temp.country_region VALUES (?, ?)",
-        [(c, (regions_of(c) or ("unknown",))[0]) for (c,) in countries],
+        [(c, regions[0]) for c, regions in country_regions().items() if regions],
     )
 
 
 def _breakdown(
     conn: sqlite3.Connection, window: Window, table: str, group: str, key: str
 ) -> dict[str, Any]:
-    lo, hi = _range(window)
     join_column = "sector" if table == "sector_root" else "country"
-    joined = (
-        f" FROM landscape_nexus n JOIN incident_victims v ON v.fact = n.fact"
-        f" JOIN temp.{table} t ON t.{join_column} = v.{join_column}"
-        " WHERE n.day BETWEEN ? AND ?"
+    # Distinct (incident, nexus, group) first, then count: an incident with two victims in one
+    # group counts once for it.
+    pairs = (
+        f"SELECT DISTINCT v.fact, v.nexus, t.{group} AS grp FROM temp.landscape_victims v"
+        f" CROSS JOIN temp.{table} t ON t.{join_column} = v.{join_column}"
     )
-    overall = conn.execute(
-        f"SELECT t.{group}, count(DISTINCT n.fact){joined} GROUP BY 1 ORDER BY 2 DESC, 1",
-        (lo, hi),
-    ).fetchall()
     per_nexus = conn.execute(
-        f"SELECT n.nexus, t.{group}, count(DISTINCT n.fact){joined} GROUP BY 1, 2"
-        " ORDER BY 1, 3 DESC, 2",
-        (lo, hi),
+        f"SELECT nexus, grp, count(*) FROM ({pairs}) GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"
+    ).fetchall()
+    overall = conn.execute(
+        f"SELECT grp, count(DISTINCT fact) FROM ({pairs}) GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()
     nexus_totals = dict(
-        conn.execute(
-            "SELECT nexus, count(*) FROM landscape_nexus WHERE day BETWEEN ? AND ? GROUP BY 1",
-            (lo, hi),
-        ).fetchall()
+        conn.execute("SELECT nexus, count(*) FROM temp.landscape_window GROUP BY 1").fetchall()
     )
     label = sectors().label if key == "sector" else _region_label
     by_nexus: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -267,18 +286,17 @@ def _region_label(region: str) -> str:
 
 
 def _labels(conn: sqlite3.Connection, window: Window, kind: str, key: str) -> dict[str, Any]:
-    lo, hi = _range(window)
     overall = conn.execute(
-        "SELECT l.value, count(DISTINCT n.fact) FROM landscape_nexus n"
-        " JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
-        " WHERE n.day BETWEEN ? AND ? GROUP BY 1 ORDER BY 2 DESC, 1",
-        (kind, lo, hi),
+        "SELECT l.value, count(*) FROM temp.landscape_window_facts n"
+        " CROSS JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        (kind,),
     ).fetchall()
     per_nexus = conn.execute(
-        "SELECT n.nexus, l.value, count(*) FROM landscape_nexus n"
-        " JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
-        " WHERE n.day BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
-        (kind, lo, hi),
+        "SELECT n.nexus, l.value, count(*) FROM temp.landscape_window n"
+        " CROSS JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
+        " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+        (kind,),
     ).fetchall()
     by_nexus: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for nexus, value, count in per_nexus:
@@ -326,21 +344,16 @@ def _cves(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
 
 
 def _coverage(conn: sqlite3.Connection, window: Window, total: int) -> dict[str, Any]:
-    lo, hi = _range(window)
-
     def lacking(condition: str) -> int:
         return conn.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT fact FROM landscape_nexus"
-            f" WHERE day BETWEEN ? AND ?) n WHERE NOT EXISTS ({condition})",
-            (lo, hi),
+            f"SELECT count(*) FROM temp.landscape_window_facts n WHERE NOT EXISTS ({condition})"
         ).fetchone()[0]
 
     def label(kind: str) -> str:
         return f"SELECT 1 FROM incident_labels l WHERE l.fact = n.fact AND l.kind = '{kind}'"
 
     unknown_nexus = conn.execute(
-        "SELECT count(*) FROM landscape_nexus WHERE day BETWEEN ? AND ? AND nexus = 'unknown'",
-        (lo, hi),
+        "SELECT count(*) FROM temp.landscape_window WHERE nexus = 'unknown'"
     ).fetchone()[0]
     return {
         "incidents": total,
@@ -374,8 +387,8 @@ def _unmapped(conn: sqlite3.Connection, window: Window) -> dict[str, list[dict[s
 
 def _sources(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT source, count(*), count(day), min(day), max(day) FROM incident_facts"
-        " GROUP BY source ORDER BY source"
+        "SELECT source, incidents, dated, first_day, last_day FROM incident_sources"
+        " ORDER BY source"
     ).fetchall()
     files = {
         source: path

@@ -86,7 +86,7 @@ def _victim_clause(filters: Filters, params: list[object]) -> str:
         return ""
     # One victim row carries both its sector and its country, so both must hold for one victim.
     return (
-        " AND EXISTS (SELECT 1 FROM incident_victims v WHERE v.fact = f.fact AND "
+        " AND EXISTS (SELECT 1 FROM incident_victims v WHERE v.fact = i.fact AND "
         + " AND ".join(conditions)
         + ")"
     )
@@ -94,36 +94,45 @@ def _victim_clause(filters: Filters, params: list[object]) -> str:
 
 def select(conn: sqlite3.Connection, first: date, last: date, filters: Filters) -> None:
     params: list[object] = [day_number(first), day_number(last)]
-    source_clause = ""
+    extra = ""
     if filters.sources:
-        source_clause = f" AND f.source IN ({','.join('?' * len(filters.sources))})"
+        extra = (
+            " AND i.fact IN (SELECT fact FROM incident_facts f WHERE f.source IN"
+            f" ({','.join('?' * len(filters.sources))}))"
+        )
         params.extend(filters.sources)
-    victim_clause = _victim_clause(filters, params)
+    extra += _victim_clause(filters, params)
     categories = list(filters.actor_categories)
     state = list(STATE_CATEGORIES)
     conn.execute("DROP TABLE IF EXISTS temp.landscape_raw")
     conn.execute("DROP TABLE IF EXISTS temp.landscape_nexus")
+    # Range scan of the covering day index; only initiators naming an actor probe actor_members.
     conn.execute(
         "CREATE TEMP TABLE landscape_raw AS"
-        " SELECT DISTINCT f.fact AS fact, f.day AS day,"
+        " SELECT DISTINCT i.fact AS fact, i.day AS day,"
         f"  coalesce(CASE WHEN i.category IN ({','.join('?' * len(state))}) THEN i.country END,"
-        "           a.nexus, 'unknown') AS nexus"
-        " FROM incident_facts f"
-        " JOIN incident_initiators i ON i.fact = f.fact"
-        " LEFT JOIN actor_members m ON m.object_id = i.actor_ref"
-        " LEFT JOIN actors a ON a.id = m.actor_id"
-        f" WHERE f.day BETWEEN ? AND ?{source_clause}{victim_clause}"
-        f"  AND i.category IN ({','.join('?' * len(categories))})",
-        [*state, *params, *categories],
+        "           (SELECT a.nexus FROM actor_members m JOIN actors a ON a.id = m.actor_id"
+        "            WHERE m.object_id = i.actor_ref), 'unknown') AS nexus"
+        " FROM incident_initiators i"
+        f" WHERE i.day BETWEEN ? AND ?"
+        f"  AND i.category IN ({','.join('?' * len(categories))}){extra}",
+        [*state, *params[:2], *categories, *params[2:]],
+    )
+    conn.execute("CREATE INDEX temp.landscape_raw_by_fact ON landscape_raw(fact, nexus)")
+    # `unknown` only where the incident has no known nexus at all.
+    conn.execute(
+        "DELETE FROM temp.landscape_raw WHERE nexus = 'unknown' AND fact IN"
+        " (SELECT fact FROM temp.landscape_raw WHERE nexus != 'unknown')"
     )
     conn.execute(
         "CREATE TEMP TABLE landscape_nexus AS"
-        " SELECT fact, day, nexus, 1.0 / count(*) OVER (PARTITION BY fact) AS weight FROM ("
-        "  SELECT fact, day, nexus,"
-        "         max(nexus != 'unknown') OVER (PARTITION BY fact) AS known"
-        "  FROM landscape_raw)"
-        " WHERE nexus != 'unknown' OR known = 0"
+        " SELECT r.fact AS fact, r.day AS day, r.nexus AS nexus, 1.0 / k.n AS weight"
+        " FROM temp.landscape_raw r"
+        " JOIN (SELECT fact, count(*) AS n FROM temp.landscape_raw GROUP BY fact) k"
+        "  ON k.fact = r.fact"
     )
     conn.execute("DROP TABLE temp.landscape_raw")
-    conn.execute("CREATE INDEX temp.landscape_nexus_by_day ON landscape_nexus(day)")
-    conn.execute("CREATE INDEX temp.landscape_nexus_by_fact ON landscape_nexus(fact)")
+    # Covering: window counts and the trend never touch the table itself.
+    conn.execute(
+        "CREATE INDEX temp.landscape_nexus_by_day ON landscape_nexus(day, nexus, fact, weight)"
+    )

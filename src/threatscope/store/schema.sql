@@ -99,16 +99,20 @@ CREATE TABLE IF NOT EXISTS incident_facts (
     source TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incident_facts_by_day ON incident_facts(day);
+CREATE INDEX IF NOT EXISTS incident_facts_by_source ON incident_facts(source, day);
 
 -- One row per initiator; `actor_ref` is the threat-actor object, linked to its resolved actor
--- (and that actor's nexus) through actor_members at query time.
+-- (and that actor's nexus) through actor_members at query time. `day` repeats the incident's
+-- so that selecting a window is one range scan of the covering index.
 CREATE TABLE IF NOT EXISTS incident_initiators (
     fact INTEGER NOT NULL,
+    day INTEGER,
     category TEXT NOT NULL,
     country TEXT,
     actor_ref TEXT
 );
-CREATE INDEX IF NOT EXISTS incident_initiators_by_fact ON incident_initiators(fact);
+CREATE INDEX IF NOT EXISTS incident_initiators_by_day
+    ON incident_initiators(day, category, fact, country, actor_ref);
 
 -- One row per victim and sector (sector NULL when the victim has none).
 CREATE TABLE IF NOT EXISTS incident_victims (
@@ -117,7 +121,16 @@ CREATE TABLE IF NOT EXISTS incident_victims (
     country TEXT,
     sector TEXT
 );
-CREATE INDEX IF NOT EXISTS incident_victims_by_fact ON incident_victims(fact);
+CREATE INDEX IF NOT EXISTS incident_victims_by_fact ON incident_victims(fact, sector, country);
+
+-- Per importer: how many incidents and which dates they cover (the report's method notes).
+CREATE TABLE IF NOT EXISTS incident_sources (
+    source TEXT PRIMARY KEY,
+    incidents INTEGER NOT NULL,
+    dated INTEGER NOT NULL,
+    first_day INTEGER,
+    last_day INTEGER
+);
 
 -- Everything else an incident is counted by: kind is type, technique, cve, zero-day,
 -- unmapped-sector or unmapped-country.
@@ -126,6 +139,7 @@ CREATE TABLE IF NOT EXISTS incident_labels (
     kind TEXT NOT NULL,
     value TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS incident_labels_by_fact ON incident_labels(fact, kind);
+CREATE INDEX IF NOT EXISTS incident_labels_by_fact ON incident_labels(fact, kind, value);
+CREATE INDEX IF NOT EXISTS incident_labels_by_kind ON incident_labels(kind, value);
 
 PRAGMA user_version = 2;

@@ -36,7 +36,13 @@ _BUSY_TIMEOUT_MS = 600_000
 _CHUNK = 500
 _WRITE_CHUNK = 5_000
 _ACTOR_TYPES = ("intrusion-set", "threat-actor")
-_FACT_TABLES = ("incident_facts", "incident_initiators", "incident_victims", "incident_labels")
+_FACT_TABLES = (
+    "incident_facts",
+    "incident_initiators",
+    "incident_victims",
+    "incident_labels",
+    "incident_sources",
+)
 
 
 def _now() -> str:
@@ -388,18 +394,22 @@ class SQLiteWriter:
                 count += self._insert_facts(batch, count)
                 batch = []
         count += self._insert_facts(batch, count)
+        conn.execute(
+            "INSERT INTO incident_sources SELECT source, count(*), count(day), min(day), max(day)"
+            " FROM incident_facts GROUP BY source"
+        )
         return count
 
     def _insert_facts(self, batch: list[IncidentFacts], offset: int) -> int:
         rows, initiators, victims, labels = [], [], [], []
         for number, item in enumerate(batch, start=offset + 1):
             rows.append((number, item.incident_id, item.day, item.source))
-            initiators.extend((number, *i) for i in item.initiators)
+            initiators.extend((number, item.day, *i) for i in item.initiators)
             victims.extend((number, *v) for v in item.victims)
             labels.extend((number, *label) for label in item.labels)
         conn = self._conn
         conn.executemany("INSERT INTO incident_facts VALUES (?, ?, ?, ?)", rows)
-        conn.executemany("INSERT INTO incident_initiators VALUES (?, ?, ?, ?)", initiators)
+        conn.executemany("INSERT INTO incident_initiators VALUES (?, ?, ?, ?, ?)", initiators)
         conn.executemany("INSERT INTO incident_victims VALUES (?, ?, ?, ?)", victims)
         conn.executemany("INSERT INTO incident_labels VALUES (?, ?, ?)", labels)
         return len(batch)

@@ -1,7 +1,12 @@
 """Shared vocabularies: victim sectors, regions and actor categories, kept as data."""
 
 from threatscope.taxonomy.categories import CATEGORIES, STATE_CATEGORIES, normalise_category
-from threatscope.taxonomy.regions import known_regions, region_members, regions_of
+from threatscope.taxonomy.regions import (
+    country_regions,
+    known_regions,
+    region_members,
+    regions_of,
+)
 from threatscope.taxonomy.sectors import SCHEMES, SectorTaxonomy, sectors
 
 __all__ = [
@@ -9,6 +14,7 @@ __all__ = [
     "SCHEMES",
     "STATE_CATEGORIES",
     "SectorTaxonomy",
+    "country_regions",
     "known_regions",
     "normalise_category",
     "region_members",

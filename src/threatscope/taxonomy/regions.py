@@ -8,7 +8,7 @@ from importlib.resources import files
 
 from threatscope.errors import ConfigError
 
-__all__ = ["known_regions", "region_members", "regions_of"]
+__all__ = ["country_regions", "known_regions", "region_members", "regions_of"]
 
 
 @cache
@@ -21,6 +21,11 @@ def _table() -> dict[str, tuple[str, ...]]:
         )
         for row in rows
     }
+
+
+def country_regions() -> dict[str, tuple[str, ...]]:
+    """Every known country with its regions, continent first."""
+    return dict(_table())
 
 
 def regions_of(country: str | None) -> tuple[str, ...]:
