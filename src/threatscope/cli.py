@@ -409,9 +409,10 @@ def _filters(
     victim_country: str | None,
     actor_category: list[str] | None,
     count: str,
+    source: list[str] | None,
 ) -> Filters:
     categories = tuple(actor_category) if actor_category else STATE_CATEGORIES
-    return Filters(sector, victim_region, victim_country, categories, count)
+    return Filters(sector, victim_region, victim_country, categories, count, tuple(source or ()))
 
 
 SectorOption = Annotated[
@@ -445,6 +446,10 @@ EndingOption = Annotated[
     typer.Option("--ending", help="Last day of the window (default: latest 31 March in the data)."),
 ]
 MonthsOption = Annotated[int, typer.Option("--months", help="Window length in months.")]
+SourceOption = Annotated[
+    list[str] | None,
+    typer.Option("--source", help="Only incidents from this importer (e.g. eurepoc); repeatable."),
+]
 WindowOption = Annotated[
     str | None,
     typer.Option("--window", help="Explicit window START..END (YYYY-MM-DD..YYYY-MM-DD)."),
@@ -461,11 +466,12 @@ def landscape_(
     ending: EndingOption = None,
     months: MonthsOption = 12,
     window: WindowOption = None,
+    source: SourceOption = None,
     json: JsonOption = False,
 ) -> None:
     """Who attacks whom: nexus shares with 95% intervals, change, trend, sectors, regions."""
     with _store() as store:
-        filters = _filters(sector, victim_region, victim_country, actor_category, count)
+        filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
         result = landscape(store.analytics(), filters, window, ending, months)
     if json:
         _print_json(result)
@@ -489,12 +495,13 @@ def report_(
     ending: EndingOption = None,
     months: MonthsOption = 12,
     window: WindowOption = None,
+    source: SourceOption = None,
 ) -> None:
     """Write the landscape as an HTML report with charts (and PDF with --pdf)."""
     from threatscope.report.html import write_report  # Altair costs 0.5 s to import
 
     with _store() as store:
-        filters = _filters(sector, victim_region, victim_country, actor_category, count)
+        filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
         result = landscape(store.analytics(), filters, window, ending, months)
         with err.status("Rendering charts…", spinner="dots"):
             written = write_report(result, output, pdf=pdf)

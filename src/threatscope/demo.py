@@ -1,7 +1,9 @@
 """`make demo`: build a knowledge base from what is at hand and summarise it.
 
-The MISP galaxy inside pymispgalaxies is always there; ATT&CK (Enterprise, ICS) and CISA KEV
-are added when the shared data directory (`THREATSCOPE_DATA`, default `../shared/data`) holds them.
+The MISP galaxy inside pymispgalaxies is always there; ATT&CK (Enterprise, ICS), CISA KEV and
+the reduced EuRepoC incident export are added when the shared data directory (`THREATSCOPE_DATA`,
+default `../shared/data`) holds them. With incidents at hand it ends with the landscape headline
+and writes the HTML threat report (`report.html`, or env `THREATSCOPE_REPORT`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from threatscope.actors import find_actor
 from threatscope.config import shared_data_dir
 from threatscope.countries import country_name
 from threatscope.ingest import run_import
-from threatscope.store import open_store
+from threatscope.landscape.compute import landscape
+from threatscope.landscape.selection import Filters
+from threatscope.store import Store, open_store
 
 __all__ = ["main"]
 
@@ -27,6 +31,9 @@ _OPTIONAL = (
     ("attack", "attack/ics-attack-18.1.json"),
     ("kev", "kev/known_exploited_vulnerabilities.json"),
     ("misp-galaxy", "misp-galaxy/threat-actor.json"),
+    # Only the reduced export: it covers the Global Database's incidents too (to 2026-03), and
+    # importing both would count the incidents up to 2023 twice.
+    ("eurepoc", "incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv"),
 )
 
 
@@ -70,8 +77,28 @@ def main(db: Path | None = None) -> None:
             f"from {', '.join(sorted({m['source'] for m in apt41['members']}))}"
         )
         console.print(f"next: threatscope --db {db} actor show 'Brass Typhoon'")
+        _landscape(console, store, db)
     finally:
         store.close()
+
+
+def _landscape(console: Console, store: Store, db: Path) -> None:
+    from threatscope.report.html import write_report
+
+    if store.stats()["objects"].get("incident", 0) == 0:
+        console.print("no incidents at hand (EuRepoC absent): no landscape report")
+        return
+    result = landscape(store.analytics(), Filters())
+    console.rule(f"[bold]Landscape: {result['window_label']}")
+    for sentence in result["headline"]:
+        console.print(f"  • {sentence}", highlight=False)
+    start = time.perf_counter()
+    written = write_report(result, Path(os.environ.get("THREATSCOPE_REPORT", "report.html")))
+    console.print(
+        f"report written to [bold]{written[0].resolve()}[/] in {time.perf_counter() - start:.1f} s"
+        " — open it in a browser"
+    )
+    console.print(f"next: threatscope --db {db} landscape --sector government --json")
 
 
 if __name__ == "__main__":
