@@ -202,3 +202,38 @@ def test_any_sector_cell_is_either_mapped_or_listed_as_unmapped(cells: list[str]
     kept = {c.strip() for c in cells if c.strip()}
     assert set(victim["raw_sectors"]) == kept
     assert set(victim["unmapped_sectors"]) <= kept
+
+
+def test_export_and_reimport_as_stix_keeps_the_landscape(tmp_path: Path) -> None:
+    db = imported(tmp_path)
+    bundle = tmp_path / "bundle.json"
+    assert run(db, "export", "stix", "-o", str(bundle)).exit_code == 0
+    other = tmp_path / "other.db"
+    assert run(other, "import", "stix", str(bundle)).exit_code == 0
+    window = ("--window", "2025-01-01..2026-03-31")
+    original, copy = landscape(db, *window), landscape(other, *window)
+    assert copy["by_nexus"] == original["by_nexus"]
+    assert copy["sectors"] == original["sectors"]
+    assert copy["sources"][0]["source"] == "stix" and copy["sources"][0]["incidents"] == 6
+
+
+def test_access_techniques_and_cves_join_attack_and_kev(
+    tmp_path: Path, enterprise_path: Path, kev_path: Path
+) -> None:
+    db = imported(tmp_path)
+    assert run(db, "import", "attack", str(enterprise_path)).exit_code == 0
+    assert run(db, "import", "kev", str(kev_path)).exit_code == 0
+    figures = landscape(db, "--window", "2025-01-01..2026-03-31")
+    techniques = {r["name"]: r for r in figures["initial_access"]["overall"]}
+    assert techniques["Exploit Public-Facing Application"]["attack_id"] == "T1190"
+    # "T1566" (INC-1) and "Phishing" (INC-3) are one technique once ATT&CK is known.
+    assert techniques["Phishing"] == {
+        "technique": "T1566",
+        "count": 2,
+        "attack_id": "T1566",
+        "name": "Phishing",
+    }
+    cves = {r["cve"]: r for r in figures["exploited_cves"]["overall"]}
+    assert cves["CVE-2024-3400"]["in_kev"] is True
+    assert cves["CVE-2024-3400"]["kev_product"] == "Palo Alto Networks PAN-OS"
+    assert cves["CVE-2023-46805"]["kev_date_added"] == "2024-01-10"

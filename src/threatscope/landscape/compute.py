@@ -311,17 +311,18 @@ def _techniques(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
     figures = _labels(conn, window, "technique", "technique")
     if not figures["overall"]:
         return figures
-    names: dict[str, tuple[str, str]] = {}
-    for attack_id, name in conn.execute(
-        "SELECT e.external_id, o.name FROM objects o JOIN external_ids e ON e.object_id = o.id"
-        " WHERE o.type = 'attack-pattern' AND o.revoked = 0 AND e.source_name = 'mitre-attack'"
-    ):
-        names[attack_id.casefold()] = (attack_id, name)
-        names.setdefault((name or "").casefold(), (attack_id, name))
+    # Facts hold the ATT&CK id wherever the knowledge base knew the technique.
+    names = dict(
+        conn.execute(
+            "SELECT e.external_id, o.name FROM objects o JOIN external_ids e"
+            " ON e.object_id = o.id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
+            " AND e.source_name = 'mitre-attack'"
+        ).fetchall()
+    )
     for row in [*figures["overall"], *(r for rows in figures["by_nexus"].values() for r in rows)]:
-        attack_id, name = names.get(row["technique"].casefold(), (None, row["technique"]))
-        row["attack_id"] = attack_id
-        row["name"] = name
+        known = row["technique"] in names
+        row["attack_id"] = row["technique"] if known else None
+        row["name"] = names[row["technique"]] if known else row["technique"]
     return figures
 
 

@@ -6,7 +6,6 @@ so analytics never see a half-imported file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -17,7 +16,6 @@ from threatscope.taxonomy import CATEGORIES
 __all__ = ["EPOCH", "facts_of", "refresh_incident_facts"]
 
 EPOCH = date(1970, 1, 1)
-_TECHNIQUE_ID = re.compile(r"T[0-9]{4}(?:\.[0-9]{3})?")
 _NOT_A_COUNTRY = {"unknown", "not available", "n/a", "none", "various", "global", "multiple"}
 
 
@@ -30,7 +28,11 @@ def _day(value: Any) -> int | None:
         return None
 
 
-def facts_of(incident: dict[str, Any], source: str) -> IncidentFacts:
+def facts_of(
+    incident: dict[str, Any], source: str, techniques: dict[str, str] | None = None
+) -> IncidentFacts:
+    """`techniques` maps ATT&CK names and ids (casefolded) to ids, so "Phishing" and "T1566"
+    count as one technique; values it does not know are kept as written."""
     initiators = []
     for entry in incident.get("x_threatscope_initiators") or ():
         if not isinstance(entry, dict):
@@ -57,7 +59,8 @@ def facts_of(incident: dict[str, Any], source: str) -> IncidentFacts:
             labels.append(("unmapped-country", raw))
     labels.extend(("type", t) for t in incident.get("x_threatscope_incident_types") or ())
     for technique in incident.get("x_threatscope_initial_access") or ():
-        labels.append(("technique", str(technique)))
+        text = str(technique).strip()
+        labels.append(("technique", (techniques or {}).get(text.casefold(), text)))
     labels.extend(("cve", str(cve).upper()) for cve in incident.get("x_threatscope_cves") or ())
     zero_day = incident.get("x_threatscope_zero_day")
     if isinstance(zero_day, bool):
@@ -79,8 +82,9 @@ def _names_a_country(raw: str) -> bool:
 
 
 def _all_facts(writer: Writer) -> Iterator[IncidentFacts]:
+    techniques = writer.technique_ids()
     for incident, source in writer.incident_objects():
-        yield facts_of(incident, source)
+        yield facts_of(incident, source, techniques)
 
 
 def refresh_incident_facts(writer: Writer) -> int:

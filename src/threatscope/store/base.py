@@ -117,6 +117,10 @@ class Writer(Protocol):
         """Current incident objects with the source that brought each."""
         ...
 
+    def technique_ids(self) -> dict[str, str]:
+        """ATT&CK technique names and ids, casefolded, -> the technique id."""
+        ...
+
     def replace_incident_facts(self, facts: Iterable[IncidentFacts]) -> int: ...
 
 

@@ -382,6 +382,19 @@ class SQLiteWriter:
         ):
             yield orjson.loads(doc), source
 
+    def technique_ids(self) -> dict[str, str]:
+        """ATT&CK technique names and ids (casefolded) -> the id, for current techniques."""
+        found: dict[str, str] = {}
+        for attack_id, name in self._conn.execute(
+            "SELECT e.external_id, o.name FROM objects o JOIN external_ids e ON e.object_id = o.id"
+            " WHERE o.type = 'attack-pattern' AND o.revoked = 0 AND e.source_name = 'mitre-attack'"
+            " ORDER BY e.external_id"
+        ):
+            found[attack_id.casefold()] = attack_id
+            # A name shared by a technique and its sub-technique means the technique.
+            found.setdefault((name or "").casefold(), attack_id)
+        return found
+
     def replace_incident_facts(self, facts: Iterable[IncidentFacts]) -> int:
         conn = self._conn
         for table in _FACT_TABLES:
