@@ -248,26 +248,34 @@ def _breakdown(
     conn: sqlite3.Connection, window: Window, table: str, group: str, key: str
 ) -> dict[str, Any]:
     join_column = "sector" if table == "sector_root" else "country"
-    # Distinct (incident, nexus, group) first, then count: an incident with two victims in one
-    # group counts once for it.
-    pairs = (
-        f"SELECT DISTINCT v.fact, v.nexus, t.{group} AS grp FROM temp.landscape_victims v"
-        f" CROSS JOIN temp.{table} t ON t.{join_column} = v.{join_column}"
+    # Distinct (incident, nexus, group): an incident with two victims in one group counts once.
+    conn.execute("DROP TABLE IF EXISTS temp.landscape_groups")
+    conn.execute(
+        f"CREATE TEMP TABLE landscape_groups AS SELECT DISTINCT v.fact, v.nexus, t.{group} AS grp"
+        f" FROM temp.landscape_victims v CROSS JOIN temp.{table} t"
+        f" ON t.{join_column} = v.{join_column}"
     )
-    per_nexus = conn.execute(
-        f"SELECT nexus, grp, count(*) FROM ({pairs}) GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"
-    ).fetchall()
-    overall = conn.execute(
-        f"SELECT grp, count(DISTINCT fact) FROM ({pairs}) GROUP BY 1 ORDER BY 2 DESC, 1"
-    ).fetchall()
+    per_nexus = dict(
+        ((nexus, value), count)
+        for nexus, value, count in conn.execute(
+            "SELECT nexus, grp, count(*) FROM temp.landscape_groups GROUP BY 1, 2"
+        )
+    )
+    overall = dict(
+        conn.execute(
+            "SELECT grp, count(DISTINCT fact) FROM temp.landscape_groups GROUP BY 1"
+        ).fetchall()
+    )
+    conn.execute("DROP TABLE temp.landscape_groups")
     nexus_totals = dict(
         conn.execute("SELECT nexus, count(*) FROM temp.landscape_window GROUP BY 1").fetchall()
     )
     label = sectors().label if key == "sector" else _region_label
-    by_nexus: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for nexus, value, count in per_nexus:
-        if len(by_nexus[nexus]) < _TOP:
-            by_nexus[nexus].append(
+    by_nexus: dict[str, list[dict[str, Any]]] = {}
+    for (nexus, value), count in sorted(per_nexus.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        top = by_nexus.setdefault(nexus, [])
+        if len(top) < _TOP:
+            top.append(
                 {
                     key: value,
                     "label": label(value),
@@ -276,8 +284,11 @@ def _breakdown(
                 }
             )
     return {
-        "overall": [{key: v, "label": label(v), "count": n} for v, n in overall],
-        "by_nexus": dict(by_nexus),
+        "overall": [
+            {key: v, "label": label(v), "count": n}
+            for v, n in sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "by_nexus": by_nexus,
     }
 
 
