@@ -1,0 +1,314 @@
+"""Which MISP warning lists know an indicator: RFC 1918, public resolvers, top sites, clouds.
+
+The lists come from `pymispwarninglists`, which ships them inside the package (no network). Its
+own `search` walks every list for every value, and its exact-match mode ignores CIDR and
+hostname semantics, so we build our own index instead, once, on first use (about a second):
+
+- `string` lists: a set each;
+- `hostname` lists: a set each, probed with the value and each of its parent domains;
+- `cidr` lists: per list, merged integer ranges searched with bisect;
+- `substring` lists: per list, entries grouped by length and probed with slices;
+- `regex` lists: compiled.
+
+A list applies to an indicator type when its `matching_attributes` name one of that type's MISP
+attribute types; names are the lists' `name` fields, the keys of `pymispwarninglists`.
+"""
+
+from __future__ import annotations
+
+import gc
+import ipaddress
+import re
+import threading
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["Category", "load_warninglists", "lookup"]
+
+Category = str  # "ip", "domain", "url", "email", "md5", "sha1", "sha256", "sha512"
+
+# MISP attribute types -> our categories. "domain|ip" is everywhere; it means the IP for CIDR
+# lists and the domain for the others, which the list type sorts out below.
+_ATTRIBUTE_CATEGORIES: dict[str, tuple[Category, ...]] = {
+    "ip-src": ("ip",),
+    "ip-dst": ("ip",),
+    "ip-src|port": ("ip",),
+    "ip-dst|port": ("ip",),
+    "domain|ip": ("domain", "ip"),
+    "domain": ("domain",),
+    "hostname": ("domain",),
+    "hostname|port": ("domain",),
+    "url": ("url",),
+    "uri": ("url",),
+    "email-src": ("email",),
+    "email-dst": ("email",),
+    "target-email": ("email",),
+    "md5": ("md5",),
+    "filename|md5": ("md5",),
+    "sha1": ("sha1",),
+    "filename|sha1": ("sha1",),
+    "sha256": ("sha256",),
+    "filename|sha256": ("sha256",),
+    "sha512": ("sha512",),
+    "filename|sha512": ("sha512",),
+}
+_Ranges = tuple[list[int], list[int]]
+
+
+@dataclass
+class _CidrList:
+    name: str
+    # Most entries are single addresses: kept as strings, they need no parsing at load time.
+    addresses: frozenset[str]
+    ranges: dict[int, _Ranges]  # IP version -> (starts, ends), merged and sorted
+
+    def contains(self, value: str, version: int, first: int, last: int) -> bool:
+        if value in self.addresses:
+            return True
+        starts, ends = self.ranges[version]
+        i = bisect_right(starts, first) - 1
+        return i >= 0 and last <= ends[i]
+
+
+@dataclass
+class _SubstringList:
+    name: str
+    by_length: dict[int, set[str]]
+
+    def found_in(self, value: str) -> bool:
+        for length, entries in self.by_length.items():
+            for start in range(len(value) - length + 1):
+                if value[start : start + length] in entries:
+                    return True
+        return False
+
+
+@dataclass
+class _Index:
+    # Per category, the lists that apply to it. Sets are built in C from each list as a whole,
+    # which is far quicker than merging two million entries into one dict in Python; a lookup
+    # then probes a few dozen sets, which is cheap for the few values a report holds.
+    exact: dict[Category, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    hostname: dict[Category, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    cidr: list[_CidrList] = field(default_factory=list)
+    substring: dict[Category, list[_SubstringList]] = field(default_factory=dict)
+    regex: dict[Category, list[tuple[str, re.Pattern[str]]]] = field(default_factory=dict)
+
+
+_lock = threading.Lock()
+_index: _Index | None = None
+
+
+def load_warninglists() -> None:
+    """Build the index now rather than on the first lookup (it takes about a second)."""
+    _get_index()
+
+
+def lookup(category: Category, value: str) -> tuple[str, ...]:
+    """Names of the warning lists of `category` that hold `value`, sorted.
+
+    `value` is normalised already (lowercase domain, lowercase hash). IP values may be CIDR
+    blocks: a block is on a list when the whole block lies inside one of its ranges. URLs are
+    checked whole and by host.
+    """
+    return _lookup(category, value)
+
+
+@lru_cache(maxsize=131072)
+def _lookup(category: Category, value: str) -> tuple[str, ...]:
+    index = _get_index()
+    names: set[str] = set()
+    if category == "ip":
+        network = _parse_network(value)
+        if network is not None:
+            version, first, last = network
+            names.update(c.name for c in index.cidr if c.contains(value, version, first, last))
+    probes = [value]
+    if category in ("domain", "url"):
+        host = _url_host(value) if category == "url" else value
+        if host and host != value:
+            probes.append(host)
+        suffixes = _suffixes(host)
+        for name, entries in index.hostname.get(category, ()):
+            if not entries.isdisjoint(suffixes):
+                names.add(name)
+    for name, entries in index.exact.get(category, ()):
+        if any(probe in entries for probe in probes):
+            names.add(name)
+    for substring_list in index.substring.get(category, ()):
+        if substring_list.found_in(value):
+            names.add(substring_list.name)
+    for name, pattern in index.regex.get(category, ()):
+        if pattern.search(value):
+            names.add(name)
+    return tuple(sorted(names))
+
+
+def _suffixes(host: str) -> list[str]:
+    """`a.b.c` -> [`a.b.c`, `b.c`, `c`]: a hostname list entry matches itself and subdomains."""
+    labels = host.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))] if host else []
+
+
+def _url_host(url: str) -> str:
+    rest = url.partition("://")[2] or url
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.partition(":")[0]
+
+
+def _get_index() -> _Index:
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                # Millions of new objects set off the cyclic collector again and again, for
+                # nothing: none of them is in a cycle. Pausing it cuts the load time by a third.
+                collecting = gc.isenabled()
+                gc.disable()
+                try:
+                    _index = _build(_raw_lists())
+                finally:
+                    if collecting:
+                        gc.enable()
+    return _index
+
+
+def _raw_lists() -> list[dict[str, Any]]:
+    import pymispwarninglists
+
+    # The package's own loader parses with the json module; orjson on the same files is four
+    # times faster. Should the layout change, fall back to the loader.
+    root = Path(pymispwarninglists.__file__).parent / "data" / "misp-warninglists" / "lists"
+    files = sorted(root.glob("*/list.json"))
+    if files:
+        return [orjson.loads(path.read_bytes()) for path in files]
+    loaded = pymispwarninglists.WarningLists()
+    return [loaded[name].warninglist for name in loaded]
+
+
+def _build(raw_lists: list[dict[str, Any]]) -> _Index:
+    index = _Index()
+    for raw in raw_lists:
+        name: str = raw["name"]
+        kind: str = raw["type"]
+        attributes = raw.get("matching_attributes") or list(_ATTRIBUTE_CATEGORIES)
+        categories = {c for a in attributes for c in _ATTRIBUTE_CATEGORIES.get(a, ())}
+        if kind == "cidr":
+            if "ip" in categories:
+                index.cidr.append(_cidr_list(name, raw["list"]))
+            continue
+        if kind == "hostname":
+            categories.discard("ip")
+        entries = _normalised(raw["list"], strip="." if kind == "hostname" else "")
+        for category in sorted(categories):
+            if kind == "string":
+                index.exact.setdefault(category, []).append((name, entries))
+            elif kind == "hostname":
+                index.hostname.setdefault(category, []).append((name, entries))
+            elif kind == "substring":
+                by_length: dict[int, set[str]] = {}
+                for entry in entries:
+                    if entry:
+                        by_length.setdefault(len(entry), set()).add(entry)
+                index.substring.setdefault(category, []).append(_SubstringList(name, by_length))
+            elif kind == "regex":
+                for entry in raw["list"]:
+                    pattern = _misp_regex(str(entry))
+                    if pattern is not None:
+                        index.regex.setdefault(category, []).append((name, pattern))
+    return index
+
+
+def _normalised(entries: list[Any], strip: str) -> frozenset[str]:
+    """Lowercase entries without surrounding blanks (nor `strip` characters).
+
+    Lists hold up to a million entries: one join, lower and split in C beats a million calls
+    to `str.lower`; lists that need stripping are rare enough to check for first.
+    """
+    entries = [str(entry) for entry in entries]
+    joined = "\n" + "\n".join(entries) + "\n"
+    lowered = joined.lower()
+    if lowered != joined:
+        entries = lowered[1:-1].split("\n")
+    blanks = any(blank in joined for blank in " \t\r\f\v")
+    if blanks or (strip and (f"\n{strip}" in joined or f"{strip}\n" in joined)):
+        entries = [entry.strip().strip(strip) for entry in entries]
+    return frozenset(entries)
+
+
+def _misp_regex(entry: str) -> re.Pattern[str] | None:
+    """MISP writes PHP regexes, `/body/flags`; we take the body and the `i` flag."""
+    match = re.fullmatch(r"/(.*)/([a-z]*)", entry, re.DOTALL)
+    if match is None:
+        return None
+    flags = re.IGNORECASE if "i" in match.group(2) else 0
+    try:
+        return re.compile(match.group(1).replace("\\@", "@"), flags)
+    except re.error:
+        return None
+
+
+def _cidr_list(name: str, entries: list[Any]) -> _CidrList:
+    addresses: set[str] = set()
+    spans: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    for entry in map(str.strip, map(str, entries)):
+        if "/" not in entry and ":" not in entry:
+            addresses.add(entry)
+            continue
+        network = _parse_network(entry)
+        if network is not None:
+            spans[network[0]].append(network[1:])
+    return _CidrList(name, frozenset(addresses), _merged_ranges(spans))
+
+
+def _merged_ranges(spans: dict[int, list[tuple[int, int]]]) -> dict[int, _Ranges]:
+    merged: dict[int, _Ranges] = {}
+    for version, pairs in spans.items():
+        starts: list[int] = []
+        ends: list[int] = []
+        for first, last in sorted(pairs):
+            if ends and first <= ends[-1] + 1:
+                ends[-1] = max(ends[-1], last)
+            else:
+                starts.append(first)
+                ends.append(last)
+        merged[version] = (starts, ends)
+    return merged
+
+
+def _parse_network(value: str) -> tuple[int, int, int] | None:
+    """(IP version, first address, last address) of an address or CIDR block, as integers."""
+    address, slash, prefix = value.partition("/")
+    octets = address.split(".")
+    if len(octets) == 4 and (not slash or prefix.isdigit()):
+        # Most list entries are plain IPv4, which this parses ten times faster than ipaddress.
+        try:
+            a, b, c, d = map(int, octets)
+        except ValueError:
+            return None
+        if max(a, b, c, d) > 255 or min(a, b, c, d) < 0:
+            return None
+        first = a << 24 | b << 16 | c << 8 | d
+        length = int(prefix) if slash else 32
+        if length > 32:
+            return None
+        size = 1 << (32 - length)
+        first &= ~(size - 1)
+        return 4, first, first + size - 1
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    return (
+        network.version,
+        int(network.network_address),
+        int(network.broadcast_address),
+    )
