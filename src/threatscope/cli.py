@@ -36,7 +36,7 @@ from threatscope.ingest import (
 )
 from threatscope.landscape.compute import landscape
 from threatscope.landscape.selection import Filters
-from threatscope.report.terminal import print_landscape
+from threatscope.report.terminal import print_extraction, print_landscape
 from threatscope.sources import all_sources
 from threatscope.store import Store, open_store
 from threatscope.taxonomy import STATE_CATEGORIES
@@ -507,3 +507,56 @@ def report_(
             written = write_report(result, output, pdf=pdf)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
+
+
+# -- extract ---------------------------------------------------------------------------------
+
+
+@app.command("extract")
+def extract_(
+    file: Annotated[Path, typer.Argument(help="Report to read: .txt, .md, .html or .pdf.")],
+    store_it: Annotated[
+        bool, typer.Option("--store", help="Write the result into the knowledge base.")
+    ] = False,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", "-o", help="Also write the STIX 2.1 bundle here.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """IOCs, CVEs, ATT&CK techniques, actors, malware, sectors and countries in a report."""
+    from threatscope.extract.document import extract_file, extraction_bundle
+
+    store: Store | None = None
+    with _errors():
+        if store_it or State.db.is_file():
+            store = open_store(State.db, create=store_it)
+    try:
+        with _errors(), err.status(f"Reading {file}…", spinner="dots"):
+            extraction = extract_file(file, store)
+            stix = extraction_bundle(extraction, store)
+        if bundle is not None:
+            with _errors():
+                _write_bundle(bundle, stix)
+        report = None
+        if store_it and store is not None:
+            with _errors():
+                report = write_objects(store, "extract", file, stix["objects"])
+    finally:
+        if store is not None:
+            store.close()
+    summary = extraction.summary()
+    if report is not None:
+        summary["stored"] = report.as_dict()
+    if json:
+        _print_json(summary)
+        return
+    print_extraction(out, summary)
+
+
+def _write_bundle(path: Path, bundle: dict[str, Any]) -> None:
+    partial = path.with_name(path.name + ".part")
+    try:
+        partial.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
+        partial.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None

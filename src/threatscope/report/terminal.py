@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["print_landscape"]
+__all__ = ["print_extraction", "print_landscape"]
 
 
 def _pct(value: float) -> str:
@@ -79,3 +79,45 @@ def print_landscape(console: Console, result: dict[str, Any]) -> None:
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lacking.items())
         + "[/]"
     )
+
+
+def print_extraction(console: Console, summary: dict[str, Any]) -> None:
+    console.print(f"[bold]{summary['file']}[/] ({summary['characters']:,} characters)")
+    iocs = Table(title=f"{len(summary['iocs'])} indicators", title_justify="left")
+    for column in ("type", "value", "warning lists"):
+        iocs.add_column(column)
+    for ioc in summary["iocs"][:40]:
+        lists = ioc["warninglists"]
+        flag = f"{lists[0]}" + (f" (+{len(lists) - 1})" if len(lists) > 1 else "") if lists else ""
+        iocs.add_row(ioc["type"], ioc["value"], flag)
+    if summary["iocs"]:
+        console.print(iocs)
+    if len(summary["iocs"]) > 40:
+        console.print(f"… and {len(summary['iocs']) - 40} more (--json lists all)")
+    if summary["cves"]:
+        console.print("[bold]CVEs:[/] " + ", ".join(summary["cves"]), highlight=False)
+    if summary["techniques"]:
+        console.print(
+            f"[bold]ATT&CK techniques[/] ({summary['technique_model']}): "
+            + ", ".join(
+                f"{t['id']} {t.get('name') or ''} {t['confidence']:.2f}".replace("  ", " ")
+                for t in summary["techniques"][:25]
+            ),
+            highlight=False,
+        )
+    for key, title in (
+        ("actors", "Actors"),
+        ("malware", "Malware"),
+        ("tools", "Tools"),
+        ("sectors", "Victim sectors"),
+        ("countries", "Countries"),
+    ):
+        if summary.get(key):
+            console.print(
+                f"[bold]{title}:[/] "
+                + ", ".join(f"{e['name']} ({e['count']})" for e in summary[key][:20]),
+                highlight=False,
+            )
+    if summary.get("stored"):
+        stored = summary["stored"]
+        console.print(f"stored: {stored['added']} added, {stored['updated']} updated")

@@ -11,7 +11,7 @@ from threatscope.errors import ConfigError
 
 __all__ = ["SCHEMES", "Sector", "SectorTaxonomy", "sectors"]
 
-SCHEMES = ("stix", "naics", "eurepoc", "cfr")
+SCHEMES = ("stix", "naics", "eurepoc", "cfr")  # "text" (prose keywords) is for extraction
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,234 @@
+"""One report file -> everything ThreatScope finds in it, as a JSON summary and a STIX bundle.
+
+The bundle holds a `report` whose `object_refs` name: an `indicator` per IOC (with a STIX
+pattern; warning-list hits are kept, typed `unknown` and flagged), a `vulnerability` per CVE, and
+the knowledge base's own objects for techniques, actors and software it recognised (malware only
+known to the MISP galaxies gets a `malware` object of its own). Ids are UUIDv5 of the file's
+SHA-256 and the value, so extracting the same file twice names the same objects.
+
+Vulnerability and galaxy-malware stubs carry epoch timestamps: importing the bundle never
+replaces the richer version KEV or ATT&CK brought, whichever arrives first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from threatscope.extract.entities import build_gazetteer, find_entities
+from threatscope.extract.iocs import Ioc, extract_iocs, unique_iocs
+from threatscope.extract.patterns import stix_pattern
+from threatscope.extract.text import read_text
+from threatscope.names import normalise_name
+from threatscope.sources.kev import vulnerability_id
+from threatscope.store.sqlite import SQLiteStore
+
+__all__ = ["Extraction", "extract_file", "extraction_bundle"]
+
+_NAMESPACE = uuid.UUID("0b1e5b7a-5e0f-4d0c-9a8e-7c2f4e1d9b63")
+_EPOCH = "1970-01-01T00:00:00.000Z"
+_ATTACK_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
+
+
+@dataclass
+class Extraction:
+    file: str
+    sha256: str
+    characters: int
+    iocs: list[Ioc]
+    techniques: list[dict[str, Any]]
+    entities: dict[str, list[dict[str, Any]]]
+    technique_model: str
+    created: str  # the file's modification time: extracting an unchanged file changes nothing
+
+    def summary(self) -> dict[str, Any]:
+        iocs = [i for i in self.iocs if i.type != "cve"]
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "characters": self.characters,
+            "iocs": [
+                {
+                    "type": i.type,
+                    "value": i.value,
+                    "raw": i.raw,
+                    "start": i.start,
+                    "warninglists": list(i.warninglists),
+                    "pattern": stix_pattern(i),
+                }
+                for i in iocs
+            ],
+            "cves": sorted({i.value for i in self.iocs if i.type == "cve"}),
+            "techniques": self.techniques,
+            "technique_model": self.technique_model,
+            **self.entities,
+        }
+
+
+def _technique_mentions(text: str, store: SQLiteStore | None) -> list[dict[str, Any]]:
+    """Explicit ATT&CK ids in the text; the trained model adds the implicit ones."""
+    from threatscope.extract.techniques_text import explicit_ids
+
+    names: dict[str, str] = {}
+    if store is not None:
+        names = dict(
+            store.analytics().execute(
+                "SELECT e.external_id, o.name FROM external_ids e JOIN objects o"
+                " ON o.id = e.object_id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
+                " AND e.source_name = 'mitre-attack'"
+            )
+        )
+    # Without ATT&CK in the knowledge base every well-formed id is taken at its word.
+    known = names or set(_ATTACK_ID.findall(text))
+    found: dict[str, dict[str, Any]] = {}
+    for start, end, attack_id in explicit_ids(text, known):
+        entry = found.setdefault(
+            attack_id,
+            {"id": attack_id, "name": names.get(attack_id), "confidence": 1.0, "evidence": []},
+        )
+        if len(entry["evidence"]) < 5:
+            entry["evidence"].append({"start": start, "end": end, "text": text[start:end]})
+    return sorted(found.values(), key=lambda t: t["id"])
+
+
+def extract_file(path: Path, store: SQLiteStore | None) -> Extraction:
+    data_hash = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    text = read_text(path)
+    iocs = unique_iocs(extract_iocs(text))
+    entities = find_entities(build_gazetteer(store), text)
+    techniques = _technique_mentions(text, store)
+    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return Extraction(
+        created=modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        file=str(path),
+        sha256=data_hash,
+        characters=len(text),
+        iocs=iocs,
+        techniques=techniques,
+        entities=entities,
+        technique_model="explicit ATT&CK ids only",
+    )
+
+
+def _id(kind: str, *parts: str) -> str:
+    return f"{kind}--{uuid.uuid5(_NAMESPACE, '|'.join(parts))}"
+
+
+def _kb_ids(store: SQLiteStore | None, attack_ids: list[str]) -> dict[str, str]:
+    if store is None or not attack_ids:
+        return {}
+    rows = store.analytics().execute(
+        "SELECT e.external_id, o.id FROM external_ids e JOIN objects o ON o.id = e.object_id"
+        f" WHERE o.type = 'attack-pattern' AND o.revoked = 0 AND e.external_id IN"
+        f" ({','.join('?' * len(attack_ids))})",
+        attack_ids,
+    )
+    return dict(rows.fetchall())
+
+
+def extraction_bundle(extraction: Extraction, store: SQLiteStore | None) -> dict[str, Any]:
+    created = extraction.created
+    key = extraction.sha256 or extraction.file
+    objects: list[dict[str, Any]] = []
+    refs: list[str] = []
+    for ioc in extraction.iocs:
+        if ioc.type == "cve":
+            vulnerability = {
+                "type": "vulnerability",
+                "spec_version": "2.1",
+                "id": vulnerability_id(ioc.value),
+                "created": _EPOCH,
+                "modified": _EPOCH,
+                "name": ioc.value,
+                "external_references": [{"source_name": "cve", "external_id": ioc.value}],
+            }
+            objects.append(vulnerability)
+            refs.append(vulnerability["id"])
+            continue
+        pattern = stix_pattern(ioc)
+        if pattern is None:
+            continue
+        indicator = {
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": _id("indicator", key, pattern),
+            "created": created,
+            "modified": created,
+            "name": ioc.value,
+            "indicator_types": ["unknown" if ioc.warninglists else "malicious-activity"],
+            "pattern": pattern,
+            "pattern_type": "stix",
+            "valid_from": created,
+            "x_threatscope_ioc_type": ioc.type,
+        }
+        if ioc.warninglists:
+            indicator["x_threatscope_warninglists"] = list(ioc.warninglists)
+        objects.append(indicator)
+        refs.append(indicator["id"])
+    technique_ids = _kb_ids(store, [t["id"] for t in extraction.techniques])
+    refs += [technique_ids[t["id"]] for t in extraction.techniques if t["id"] in technique_ids]
+    refs += [actor["id"] for actor in extraction.entities.get("actors", ())]
+    for kind in ("malware", "tools"):
+        for software in extraction.entities.get(kind, ()):
+            if software["id"].startswith("misp-galaxy:"):
+                stub = {
+                    "type": "malware" if kind == "malware" else "tool",
+                    "spec_version": "2.1",
+                    "id": _id(
+                        "malware" if kind == "malware" else "tool",
+                        normalise_name(software["name"]),
+                    ),
+                    "created": _EPOCH,
+                    "modified": _EPOCH,
+                    "name": software["name"],
+                }
+                if kind == "malware":
+                    stub["is_family"] = True
+                objects.append(stub)
+                refs.append(stub["id"])
+            else:
+                refs.append(software["id"])
+    report_id = _id("report", key)
+    if not refs:  # a report must reference something: say that nothing was found
+        note = {
+            "type": "note",
+            "spec_version": "2.1",
+            "id": _id("note", key),
+            "created": created,
+            "modified": created,
+            "content": "ThreatScope found no indicators, vulnerabilities, techniques or named"
+            " entities in this file.",
+            "object_refs": [report_id],
+        }
+        objects.append(note)
+        refs.append(note["id"])
+    report = {
+        "type": "report",
+        "spec_version": "2.1",
+        "id": report_id,
+        "created": created,
+        "modified": created,
+        "name": Path(extraction.file).name,
+        "published": created,
+        "report_types": ["threat-report"],
+        "object_refs": list(dict.fromkeys(refs)),
+        "external_references": [
+            {
+                "source_name": "file",
+                "description": extraction.file,
+                **({"hashes": {"SHA-256": extraction.sha256}} if extraction.sha256 else {}),
+            }
+        ],
+        "x_threatscope_techniques": [
+            {"id": t["id"], "confidence": t["confidence"]} for t in extraction.techniques
+        ],
+        "x_threatscope_sectors": [s["id"] for s in extraction.entities.get("sectors", ())],
+        "x_threatscope_countries": [c["id"] for c in extraction.entities.get("countries", ())],
+    }
+    bundle_id = f"bundle--{uuid.uuid5(_NAMESPACE, key + created)}"
+    return {"type": "bundle", "id": bundle_id, "objects": [report, *objects]}
