@@ -24,7 +24,7 @@ ShadowPad and PlugX loaders.
 
 Command and control used hxxps://update-check[.]example-cdn[.]net/api and 45.77.12[.]9.
 The loader dropped C:\\ProgramData\\Intel\\svchost.exe with SHA-256
-3b1f6e4d3c1f0c8e9a7b5d2e4f6a8c0b1d3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a2b.
+3b1f6e4d3c1f0c8e9a7b5d2e4f6a8c0b1d3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a.
 
 Our agent on the host recorded one lotus-shaped icon; the one agent we trust is ours.
 """
@@ -73,6 +73,9 @@ def test_entities_resolve_to_canonical_actors_and_software(kb: Path, report_file
     values = {(i["type"], i["value"]) for i in summary["iocs"]}
     assert ("domain", "update-check.example-cdn.net") in values
     assert ("ipv4", "45.77.12.9") in values
+    assert ("sha256", "3b1f6e4d3c1f0c8e9a7b5d2e4f6a8c0b1d3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a") in values
+    assert ("file-path", "C:\\ProgramData\\Intel\\svchost.exe") in values
+    assert summary["countries"][0]["name"] == "Taiwan"
 
 
 def test_common_words_are_not_taken_for_names(kb: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pycountry
 
+from threatscope.countries import country_name
 from threatscope.extract.gazetteer import Entry, Gazetteer, Mention
 from threatscope.names import normalise_name
 from threatscope.store.sqlite import SQLiteStore
@@ -90,7 +91,7 @@ def _country_entries() -> list[Entry]:
         for attribute in ("name", "common_name", "official_name"):
             spelling = getattr(country, attribute, None)
             if spelling:
-                entries.append(Entry("country", code, str(country.name), str(spelling)))
+                entries.append(Entry("country", code, country_name(code), str(spelling)))
     extra = {"Russia": "RU", "Iran": "IR", "North Korea": "KP", "South Korea": "KR", "Syria": "SY",
              "Vietnam": "VN", "Taiwan": "TW", "UK": "GB", "USA": "US", "U.S.": "US", "DPRK": "KP",
              "PRC": "CN", "Laos": "LA", "Moldova": "MD", "Venezuela": "VE", "Palestine": "PS"}
