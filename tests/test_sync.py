@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import json
@@ -18,8 +19,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from conftest import data_dir
+from conftest import data_dir, shared_file
 from threatscope.cli import app
+from threatscope.sources.eurepoc import load_eurepoc
 from threatscope.store import SQLiteStore
 
 THREATSCOPE = Path(sys.executable).parent / "threatscope"
@@ -132,6 +134,10 @@ def test_sync_from_the_mirror_imports_every_feed(
     tmp_path: Path, enterprise_path: Path, ics_path: Path, misp_path: Path, kev_path: Path
 ) -> None:
     mirror = data_dir()
+    eurepoc_path = shared_file("incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv")
+    with eurepoc_path.open(encoding="utf-8") as handle:
+        eurepoc_rows = sum(1 for _ in csv.DictReader(handle))
+    eurepoc = Counter(o["type"] for o in load_eurepoc(eurepoc_path))
     enterprise = json.loads(enterprise_path.read_bytes())["objects"]
     ics = json.loads(ics_path.read_bytes())["objects"]
     values = json.loads(misp_path.read_bytes())["values"]
@@ -156,6 +162,9 @@ def test_sync_from_the_mirror_imports_every_feed(
     expected_objects["intrusion-set"] += len(values)
     expected_objects["identity"] += 2  # the MISP galaxy's and CISA's
     expected_objects["vulnerability"] += len(cves)
+    assert eurepoc["incident"] == eurepoc_rows
+    expected_objects["incident"] += eurepoc["incident"]
+    expected_objects["identity"] += eurepoc["identity"]
     db = tmp_path / "kb.db"
 
     result = run(db, "sync", "--mirror", str(mirror), "--json")
@@ -192,11 +201,20 @@ def test_sync_from_the_mirror_imports_every_feed(
             "received": len(cves) + 1,
             "added": len(cves) + 1,
         },
+        report
+        | {
+            "source": "eurepoc",
+            "path": str(eurepoc_path),
+            "received": eurepoc.total(),
+            "added": eurepoc.total(),
+        },
     ]
 
     stats = json.loads(run(db, "stats", "--json").stdout)
     assert stats["objects"] == dict(expected_objects)
-    assert stats["relationships"] == sum(1 for o in live if o["type"] == "relationship")
+    assert stats["relationships"] == sum(
+        1 for o in live if o["type"] == "relationship"
+    ) + eurepoc["relationship"]
 
     # Actors were resolved in the same run: ATT&CK and MISP APT41 are one actor.
     apt41 = json.loads(run(db, "actor", "show", "G0096", "--json").stdout)
@@ -259,7 +277,8 @@ def test_unknown_feed_in_only_exits_2(small_db: Path) -> None:
     result = run(small_db, "sync", "--only", "kev", "--only", "nvd")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: unknown feed(s): nvd; known: attack-enterprise, attack-ics, misp-galaxy, kev"
+        "error: unknown feed(s): nvd; known: attack-enterprise, attack-ics, misp-galaxy, kev,"
+        " eurepoc"
     ]
 
 

@@ -51,6 +51,15 @@ FEEDS = (
         "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
         "kev/known_exploited_vulnerabilities.json",
     ),
+    # EuRepoC publishes through its own portal; this is the reduced export the shared data
+    # holds, as published on GitHub (the Global Database 1.1 stops in 2023).
+    Feed(
+        "eurepoc",
+        "eurepoc",
+        "https://raw.githubusercontent.com/com-480-data-visualization/visec/main/data/"
+        "cyber_incidents_ref.csv",
+        "incidents/eurepoc-reduced*/cyber_incidents_ref.csv",
+    ),
 )
 
 ByteProgress = Callable[[int, int | None], None]
@@ -77,7 +86,8 @@ def fetch_feed(
         if not matches:
             raise ConfigError(f"{mirror}: mirror has no {feed.mirror_glob} for {feed.name}")
         return matches[-1]
-    return _download(url or feed.url, cache_dir / f"{feed.name}.json", progress)
+    suffix = Path(feed.mirror_glob).suffix or ".json"
+    return _download(url or feed.url, cache_dir / f"{feed.name}{suffix}", progress)
 
 
 def _download(url: str, target: Path, progress: ByteProgress | None) -> Path:
