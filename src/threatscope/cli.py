@@ -36,7 +36,12 @@ from threatscope.ingest import (
 )
 from threatscope.landscape.compute import landscape
 from threatscope.landscape.selection import Filters
-from threatscope.report.terminal import print_extraction, print_landscape
+from threatscope.report.terminal import (
+    print_attribution,
+    print_evaluation,
+    print_extraction,
+    print_landscape,
+)
 from threatscope.sources import all_sources
 from threatscope.store import Store, open_store
 from threatscope.taxonomy import STATE_CATEGORIES
@@ -50,6 +55,8 @@ actor_app = typer.Typer(help="Resolved actors: show, list, split and rejoin.", n
 export_app = typer.Typer(help="Export the knowledge base.", no_args_is_help=True)
 app.add_typer(actor_app, name="actor")
 app.add_typer(export_app, name="export")
+eval_app = typer.Typer(help="Evaluate models on data they never trained on.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -403,6 +410,7 @@ def export_stix(
 
 # -- landscape -------------------------------------------------------------------------------
 
+
 def _filters(
     sector: str | None,
     victim_region: str | None,
@@ -560,3 +568,88 @@ def _write_bundle(path: Path, bundle: dict[str, Any]) -> None:
         partial.replace(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+# -- attribution -----------------------------------------------------------------------------
+
+
+@app.command("attribute")
+def attribute_(
+    technique: Annotated[
+        list[str] | None, typer.Option("--technique", help="ATT&CK id; repeatable.")
+    ] = None,
+    software: Annotated[
+        list[str] | None, typer.Option("--software", help="Malware or tool name; repeatable.")
+    ] = None,
+    cve: Annotated[
+        list[str] | None, typer.Option("--cve", help="Exploited CVE; repeatable.")
+    ] = None,
+    ioc: Annotated[
+        list[str] | None, typer.Option("--ioc", help="IP, domain, URL or hash; repeatable.")
+    ] = None,
+    sector: Annotated[
+        list[str] | None, typer.Option("--sector", help="Victim sector; repeatable.")
+    ] = None,
+    victim_country: Annotated[
+        list[str] | None, typer.Option("--victim-country", help="Victim country; repeatable.")
+    ] = None,
+    first_seen: Annotated[
+        str | None, typer.Option("--first-seen", help="YYYY-MM or YYYY-MM-DD.")
+    ] = None,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="A STIX bundle to take evidence from.")
+    ] = None,
+    text: Annotated[
+        Path | None, typer.Option("--text", help="A report to read through `extract`.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Which actor, and which nexus, best explains the evidence: calibrated probabilities."""
+    from threatscope.attribution import (
+        attribute,
+        evidence_from_bundle,
+        evidence_from_summary,
+        make_evidence,
+    )
+    from threatscope.files import read_json
+
+    with _store() as store:
+        evidence = make_evidence(technique, software, cve, ioc, sector, victim_country, first_seen)
+        if bundle is not None:
+            evidence = evidence.merged(evidence_from_bundle(read_json(bundle, "a STIX bundle")))
+        if text is not None:
+            from threatscope.extract.document import extract_file
+
+            with err.status(f"Reading {text}…", spinner="dots"):
+                summary = extract_file(text, store).summary()
+            evidence = evidence.merged(evidence_from_summary(summary))
+        if evidence.is_empty():
+            raise typer.BadParameter("give some evidence: --technique, --software, --text, …")
+        result = attribute(store, evidence)
+    if json:
+        _print_json(result)
+        return
+    print_attribution(out, result)
+
+
+@eval_app.command("attribution")
+def eval_attribution(
+    dataset: Annotated[
+        str,
+        typer.Option("--dataset", help="attack-groups, attack-reports or attack-campaigns."),
+    ] = "attack-campaigns",
+    seeds: Annotated[int, typer.Option("--seeds", help="How many seeds (from 0).")] = 3,
+    json: JsonOption = False,
+) -> None:
+    """Top-1, top-3, nexus accuracy, ECE and Brier on ATT&CK groups or campaigns."""
+    from threatscope.attribution.evaluate import evaluate_attribution
+
+    known = ("attack-groups", "attack-reports", "attack-campaigns")
+    with _store() as store:
+        if dataset not in known:
+            raise ConfigError(f"unknown dataset {dataset!r}; known: {', '.join(known)}")
+        result = evaluate_attribution(store, dataset, tuple(range(seeds)))
+    if json:
+        _print_json(result)
+        return
+    print_evaluation(out, result)

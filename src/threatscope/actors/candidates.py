@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from threatscope.actors.described_nexus import described_nexus
 from threatscope.names import normalise_name, object_aliases
 from threatscope.store.base import StoredObject
 
@@ -79,6 +80,10 @@ def _nexus_claims(obj: dict[str, Any]) -> list[NexusClaim]:
             claims.append(NexusClaim(claim["nexus"], str(claim.get("basis", "unspecified"))))
     if isinstance(obj.get("x_threatscope_nexus"), str) and not claims:
         claims.append(NexusClaim(obj["x_threatscope_nexus"], "x_threatscope_nexus"))
+    if not claims:
+        described = described_nexus(obj.get("description"))
+        if described:
+            claims.append(NexusClaim(described, "description"))
     return claims
 
 

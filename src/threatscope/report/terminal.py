@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["print_extraction", "print_landscape"]
+__all__ = ["print_attribution", "print_evaluation", "print_extraction", "print_landscape"]
 
 
 def _pct(value: float) -> str:
@@ -121,3 +121,45 @@ def print_extraction(console: Console, summary: dict[str, Any]) -> None:
     if summary.get("stored"):
         stored = summary["stored"]
         console.print(f"stored: {stored['added']} added, {stored['updated']} updated")
+
+
+def print_attribution(console: Console, result: dict[str, Any]) -> None:
+    console.print(f"[bold]{result['verdict']}[/] ({result['estimative']})", highlight=False)
+    nexus = ", ".join(f"{n['nexus']} {_pct(n['probability'])}" for n in result["nexus"][:6])
+    console.print(f"nexus: {nexus}; unknown/other {_pct(result['unknown'])}", highlight=False)
+    table = Table(title="Candidates", title_justify="left")
+    for column in ("actor", "nexus", "probability", "strongest evidence"):
+        table.add_column(column, justify="right" if column == "probability" else "left")
+    for candidate in result["candidates"]:
+        evidence = sorted(candidate["evidence"], key=lambda e: -e["weight"])[:3]
+        table.add_row(
+            candidate["name"],
+            candidate["nexus"] or "?",
+            _pct(candidate["probability"]),
+            "; ".join(f"{e['kind']} {e['value']} ({e['weight']:+.1f})" for e in evidence),
+        )
+    console.print(table)
+
+
+def print_evaluation(console: Console, result: dict[str, Any]) -> None:
+    keys = ("n", "top1", "top3", "nexus_accuracy", "ece", "brier")
+    table = Table(title=f"Evaluation: {result['dataset']}", title_justify="left")
+    table.add_column("")
+    for key in keys:
+        table.add_column(key, justify="right")
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        return [str(row[k]) if k == "n" else f"{row[k]:.3f}" for k in keys]
+
+    table.add_row("all", *cells(result))
+    for seed in result.get("per_seed", ()):
+        if len(result.get("per_seed", ())) > 1:
+            table.add_row(f"seed {seed['seed']}", *cells(seed))
+    console.print(table)
+    baseline = result.get("baseline_jaccard")
+    if baseline:
+        console.print(
+            "baseline (Jaccard overlap): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in baseline.items() if isinstance(v, float)),
+            highlight=False,
+        )

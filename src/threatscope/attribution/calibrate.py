@@ -1,0 +1,125 @@
+"""Scores -> probabilities, the constants that do it, and how well they are calibrated.
+
+    P(actor a)       = exp(s_a / T) / Z          for every actor the evidence can speak to
+    P(unknown/other) = exp(b) / Z
+
+T (temperature) and b (the "unknown/other" logit) are fitted by `fit_calibration` and shipped as
+data in `calibration.json`, so a given knowledge base and evidence always give the same numbers.
+The fit minimises the negative log-likelihood of the truth on *fitting* cases only: the
+`attack-reports` protocol (evaluate.py) with seeds `FIT_SEEDS` (never the reporting seeds),
+where every
+`OPEN_SET_EVERY`-th case has its true actor removed from the knowledge base altogether so that
+"unknown/other" is the right answer there (an intrusion by a group the knowledge base does not
+know). Without those cases b would run off to minus infinity and the engine would never admit
+ignorance.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FIT_SEEDS",
+    "OPEN_SET_EVERY",
+    "Calibration",
+    "brier_top1",
+    "expected_calibration_error",
+    "fit_temperature",
+    "load_calibration",
+    "posterior",
+    "save_calibration",
+]
+
+FIT_SEEDS = (1000, 1001)
+OPEN_SET_EVERY = 4
+_FILE = "calibration.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    temperature: float
+    unknown_logit: float
+    meta: dict[str, Any]
+
+
+@cache
+def load_calibration() -> Calibration:
+    resource = files("threatscope.attribution").joinpath(_FILE)
+    if not resource.is_file():
+        # Not fitted yet: a neutral guess (LLRs are in nats already; unknown ~ one so-so actor).
+        return Calibration(1.0, 0.0, {"fitted": False})
+    doc = json.loads(resource.read_text("utf-8"))
+    return Calibration(float(doc["temperature"]), float(doc["unknown_logit"]), doc)
+
+
+def save_calibration(calibration: Calibration, path: Path | None = None) -> Path:
+    target = path or Path(str(files("threatscope.attribution").joinpath(_FILE)))
+    doc = {
+        "temperature": round(calibration.temperature, 6),
+        "unknown_logit": round(calibration.unknown_logit, 6),
+        **calibration.meta,
+    }
+    target.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
+    load_calibration.cache_clear()
+    return target
+
+
+def posterior(scores: np.ndarray, calibration: Calibration) -> tuple[np.ndarray, float]:
+    """Probabilities of the given actor scores and of unknown/other (they sum to 1)."""
+    if scores.size == 0:
+        return scores.astype(float), 1.0
+    logits = np.append(scores / calibration.temperature, calibration.unknown_logit)
+    logits -= logits.max()
+    weights = np.exp(logits)
+    weights /= weights.sum()
+    return weights[:-1], float(weights[-1])
+
+
+def fit_temperature(cases: list[tuple[np.ndarray, int | None]]) -> tuple[float, float]:
+    """(T, b) minimising the NLL of the truth; a case is (scores, index of truth or None)."""
+    from scipy.optimize import minimize
+
+    def nll(theta: np.ndarray) -> float:
+        temperature, bias = float(np.exp(theta[0])), float(theta[1])
+        total = 0.0
+        for scores, truth in cases:
+            logits = np.append(scores / temperature, bias)
+            top = logits.max()
+            log_z = top + np.log(np.exp(logits - top).sum())
+            total -= (logits[truth] if truth is not None else bias) - log_z
+        return total / max(len(cases), 1)
+
+    result = minimize(nll, np.array([0.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-4})
+    return float(np.exp(result.x[0])), float(result.x[1])
+
+
+def expected_calibration_error(
+    confidence: list[float], correct: list[bool], bins: int = 10
+) -> float:
+    """ECE over `bins` equal-width confidence bins (top-1 confidence vs top-1 accuracy)."""
+    if not confidence:
+        return 0.0
+    conf, hit = np.asarray(confidence), np.asarray(correct, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            error += mask.mean() * abs(conf[mask].mean() - hit[mask].mean())
+    return float(error)
+
+
+def brier_top1(confidence: list[float], correct: list[bool]) -> float:
+    """One-vs-rest Brier score of the top-1 candidate: mean (p_top - [top is right])^2."""
+    if not confidence:
+        return 0.0
+    conf, hit = np.asarray(confidence), np.asarray(correct, dtype=float)
+    return float(np.mean((conf - hit) ** 2))

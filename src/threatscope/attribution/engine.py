@@ -1,0 +1,181 @@
+"""`attribute(store, evidence)`: ranked candidate actors, nexus shares and a worded verdict."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from threatscope.attribution.calibrate import Calibration, load_calibration, posterior
+from threatscope.attribution.evidence import Evidence, ResolvedEvidence, resolve
+from threatscope.attribution.profiles import Profiles, build_profiles
+from threatscope.attribution.score import Matrices, Scores, actor_rows, build_matrices, score
+from threatscope.countries import country_name
+
+__all__ = ["attribute", "estimative", "matrices_for", "nexus_label", "rank"]
+
+# ICD-203 expressions of likelihood, upper bounds of each band.
+_ESTIMATIVE = (
+    (0.05, "almost no chance"),
+    (0.20, "very unlikely"),
+    (0.45, "unlikely"),
+    (0.55, "roughly even chance"),
+    (0.80, "likely"),
+    (0.95, "very likely"),
+    (1.01, "almost certain"),
+)
+_CONFIDENT = 0.55  # a verdict names an actor or a nexus only from "likely" upwards
+_MAX_REASONS = 8
+_MATRICES: dict[int, tuple[Profiles, Matrices]] = {}
+
+
+def estimative(probability: float) -> str:
+    for bound, term in _ESTIMATIVE:
+        if probability < bound:
+            return term
+    return _ESTIMATIVE[-1][1]
+
+
+def nexus_label(code: str) -> str:
+    return f"{country_name(code)}-nexus"
+
+
+def matrices_for(store: Any) -> Matrices:
+    profiles = build_profiles(store)
+    held = _MATRICES.get(id(profiles))
+    if held is None or held[0] is not profiles:
+        _MATRICES.clear()
+        held = (profiles, build_matrices(profiles))
+        _MATRICES[id(profiles)] = held
+    return held[1]
+
+
+def rank(scores: Scores, calibration: Calibration) -> tuple[np.ndarray, np.ndarray, float]:
+    """Assessable actor indices, their probabilities (same order) and P(unknown/other)."""
+    index = np.flatnonzero(scores.assessable)
+    probs, unknown = posterior(scores.total[index], calibration)
+    return index, probs, unknown
+
+
+def attribute(
+    store: Any,
+    evidence: Evidence,
+    top: int = 10,
+    calibration: Calibration | None = None,
+) -> dict[str, Any]:
+    mats = matrices_for(store)
+    resolved = resolve(evidence, mats.profiles)
+    scores = score(resolved, mats)
+    index, probs, unknown = rank(scores, calibration or load_calibration())
+    order = np.argsort(-probs, kind="stable")
+    actors = mats.profiles.actors
+    candidates = []
+    for position in order[:top]:
+        actor_index = int(index[position])
+        actor = actors[actor_index]
+        candidates.append(
+            {
+                "actor_id": actor.id,
+                "name": actor.name,
+                "nexus": actor.nexus,
+                "probability": round(float(probs[position]), 4),
+                "evidence": _reasons(actor_index, scores, mats),
+            }
+        )
+    shares: dict[str, float] = defaultdict(float)
+    for position, actor_index in enumerate(index):
+        nexus = actors[int(actor_index)].nexus
+        if nexus:
+            shares[nexus] += float(probs[position])
+    nexus = [
+        {"nexus": code, "probability": round(p, 4)}
+        for code, p in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
+        if p >= 0.0005
+    ]
+    verdict, probability = _verdict(candidates, nexus)
+    return {
+        "candidates": candidates,
+        "nexus": nexus,
+        "unknown": round(unknown, 4),
+        "verdict": verdict,
+        "estimative": estimative(probability),
+        "evidence_used": _used(resolved, scores, len(index), mats.profiles),
+    }
+
+
+def _verdict(candidates: list[dict[str, Any]], nexus: list[dict[str, Any]]) -> tuple[str, float]:
+    best = candidates[0] if candidates else None
+    if best and best["probability"] >= _CONFIDENT:
+        term = estimative(best["probability"])
+        where = f" ({nexus_label(best['nexus'])})" if best["nexus"] else ""
+        return f"{term} {best['name']}{where}", best["probability"]
+    if nexus and nexus[0]["probability"] >= _CONFIDENT:
+        term = estimative(nexus[0]["probability"])
+        return f"{nexus_label(nexus[0]['nexus'])} {term}, actor undetermined", nexus[0][
+            "probability"
+        ]
+    top = max([best["probability"] if best else 0.0, nexus[0]["probability"] if nexus else 0.0])
+    return "insufficient evidence", top
+
+
+def _reasons(actor_index: int, scores: Scores, mats: Matrices) -> list[dict[str, Any]]:
+    actor = mats.profiles.actors[actor_index]
+    items = {kind: set(values) for kind, values in actor.items.items()}
+    rows = actor_rows(items, mats.profiles, mats.params, mats.vocab, mats.children)
+    found = []
+    for kind, item, weight, llr in scores.parts:
+        value = float(llr[actor_index])
+        if abs(value) < 0.05:
+            continue
+        col = mats.vocab[kind].get(item)
+        strength, how = rows[kind].get(col, (0.0, "")) if col is not None else (0.0, "")
+        sources = ", ".join(sorted(actor.items[kind].get(item, ())))
+        shown = _show(kind, item, mats.profiles)
+        if strength >= 1.0:
+            why = f"{shown} in the actor's profile ({sources})" if sources else shown
+        elif strength > 0:
+            why = f"{shown}: near match, {how}"
+        else:
+            why = f"{shown} not in the actor's profile"
+        if weight < 1.0 and kind == "technique":
+            why += " (implied by other evidence)"
+        found.append({"kind": kind, "value": shown, "weight": round(value, 3), "why": why})
+    if scores.time is not None and abs(float(scores.time[actor_index])) >= 0.05:
+        first, last = mats.span[actor_index]
+        value = float(scores.time[actor_index])
+        where = "within" if value > 0 else "outside"
+        found.append(
+            {
+                "kind": "first_seen",
+                "value": f"{first:.0f}-{last:.0f}",
+                "weight": round(value, 3),
+                "why": f"date {where} the actor's known activity ({first:.0f}-{last:.0f})",
+            }
+        )
+    found.sort(key=lambda r: -abs(r["weight"]))
+    return found[:_MAX_REASONS]
+
+
+def _show(kind: str, item: str, profiles: Profiles) -> str:
+    if kind == "technique":
+        return f"{item} {profiles.technique_names.get(item, '')}".strip()
+    if kind == "software":
+        return profiles.software_names.get(item, item)
+    return item
+
+
+def _used(
+    resolved: ResolvedEvidence, scores: Scores, assessable: int, profiles: Profiles
+) -> dict[str, Any]:
+    return {
+        "techniques": sorted(resolved.items["technique"]),
+        "software": sorted(profiles.software_names.get(s, s) for s in resolved.items["software"]),
+        "cves": sorted(resolved.items["cve"]),
+        "iocs": sorted(resolved.items["ioc"]),
+        "sectors": sorted(resolved.items["sector"]),
+        "victim_countries": sorted(resolved.items["country"]),
+        "first_seen": resolved.year is not None,
+        "unresolved": resolved.unresolved,
+        "actors_assessed": assessable,
+    }

@@ -1,0 +1,378 @@
+"""Actor profiles for attribution: what each resolved actor is known to use, target and when.
+
+Everything is read from the knowledge base and keyed by *resolved* actor (actors/actor_members),
+so an ATT&CK group and its MISP twin are one candidate: ATT&CK brings techniques and software,
+MISP brings victimology, incidents bring victims, CVEs and dates. Campaigns count for the actors
+they are attributed to. Built once per knowledge-base state and cached in memory.
+
+Every `uses` item keeps the relationship it came from (`Use`), so the evaluation can take out
+exactly what one campaign or one held-out half contributed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+
+from threatscope.countries import to_iso2
+from threatscope.taxonomy import sectors
+
+__all__ = ["KINDS", "ActorProfile", "Profiles", "Use", "build_profiles", "clear_cache"]
+
+KINDS = ("technique", "software", "cve", "ioc", "sector", "country")
+_ACTOR_TYPES = ("intrusion-set", "threat-actor")
+_QUOTED = re.compile(r"=\s*'((?:[^'\\]|\\.)*)'")
+_CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Use:
+    """One `uses` relationship behind a profile item (for leave-out evaluation and `why`)."""
+
+    kind: str
+    item: str
+    rel_id: str
+    via: str  # the object that asserted it: a group, a campaign, ...
+    citations: frozenset[str]
+    description: str
+
+
+@dataclass
+class ActorProfile:
+    id: str
+    name: str
+    nexus: str | None
+    # kind -> item -> provenance labels ("ATT&CK", "MISP galaxy", "incidents", "campaign C0017")
+    items: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: {kind: defaultdict(set) for kind in KINDS}
+    )
+    uses: list[Use] = field(default_factory=list)
+    years: list[float] = field(default_factory=list)  # dates of known activity
+
+
+@dataclass
+class Profiles:
+    """The knowledge attribution scores against, plus the lookups it needs to read evidence."""
+
+    actors: list[ActorProfile]
+    technique_ids: dict[str, str]  # attack-pattern STIX id -> T-number
+    technique_names: dict[str, str]  # T-number -> name
+    software_names: dict[str, str]  # malware/tool STIX id -> name
+    software_techniques: dict[str, set[str]]  # software STIX id -> T-numbers it uses
+    software_by_name: dict[str, set[str]]  # normalised alias -> software STIX ids
+    ioc_index: dict[str, set[str]]  # observable value (lower-cased) -> actor ids / software ids
+    campaigns: dict[str, dict[str, Any]]  # campaign STIX id -> {name, attack_id, actors, ...}
+    group_attack_ids: dict[str, str]  # intrusion-set STIX id -> G-number
+    member_actor: dict[str, str]  # member object id -> actor id
+    build_seconds: float = 0.0
+
+    def actor_index(self) -> dict[str, int]:
+        return {a.id: i for i, a in enumerate(self.actors)}
+
+
+_CACHE: dict[tuple[Any, ...], Profiles] = {}
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def _fingerprint(conn: Any) -> str:
+    """Changes whenever an import or a split/join changes what profiles are built from."""
+    digest = hashlib.sha256()
+    digest.update(repr(conn.execute("SELECT max(id), count(*) FROM imports").fetchone()).encode())
+    for row in conn.execute("SELECT object_id, actor_id FROM actor_members ORDER BY object_id"):
+        digest.update(f"{row[0]}>{row[1]};".encode())
+    return digest.hexdigest()
+
+
+def build_profiles(store: Any) -> Profiles:
+    """Profiles for every resolved actor in `store`, cached per knowledge-base state."""
+    conn = store.analytics()
+    key = (
+        store.location if store.location != ":memory:" else id(store),
+        _fingerprint(conn),
+    )
+    if key not in _CACHE:
+        _CACHE.clear()  # one knowledge base at a time: profiles are a few MB
+        _CACHE[key] = _build(conn)
+    return _CACHE[key]
+
+
+def _year(value: Any) -> float | None:
+    if not isinstance(value, str) or len(value) < 4 or not value[:4].isdigit():
+        return None
+    year = int(value[:4])
+    month = int(value[5:7]) if len(value) >= 7 and value[5:7].isdigit() else 6
+    return year + (month - 0.5) / 12
+
+
+def _citations(rel: dict[str, Any]) -> frozenset[str]:
+    return frozenset(
+        str(ref.get("source_name"))
+        for ref in rel.get("external_references") or ()
+        if isinstance(ref, dict) and ref.get("source_name")
+    )
+
+
+def _map_sector(value: str) -> tuple[str, ...]:
+    taxonomy = sectors()
+    for scheme in ("cfr", "stix", "eurepoc"):
+        mapped = taxonomy.map(scheme, value)
+        if mapped:
+            return mapped
+    return ()
+
+
+def _build(conn: Any) -> Profiles:
+    started = time.perf_counter()
+    actors: list[ActorProfile] = []
+    by_id: dict[str, ActorProfile] = {}
+    for actor_id, name, nexus in conn.execute("SELECT id, name, nexus FROM actors ORDER BY id"):
+        profile = ActorProfile(actor_id, name, nexus)
+        actors.append(profile)
+        by_id[actor_id] = profile
+    member_actor = dict(conn.execute("SELECT object_id, actor_id FROM actor_members"))
+
+    technique_ids: dict[str, str] = {}
+    technique_names: dict[str, str] = {}
+    for stix_id, attack_id, name in conn.execute(
+        "SELECT o.id, e.external_id, o.name FROM objects o JOIN external_ids e"
+        " ON e.object_id = o.id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
+        " AND o.deprecated = 0 AND e.source_name = 'mitre-attack'"
+    ):
+        technique_ids[stix_id] = attack_id
+        technique_names[attack_id] = name or attack_id
+    software_names = dict(
+        conn.execute(
+            "SELECT id, name FROM objects WHERE type IN ('malware', 'tool') AND revoked = 0"
+            " AND deprecated = 0"
+        )
+    )
+    software_by_name: dict[str, set[str]] = defaultdict(set)
+    for norm, object_id in conn.execute(
+        "SELECT a.alias_norm, a.object_id FROM aliases a JOIN objects o ON o.id = a.object_id"
+        " WHERE o.type IN ('malware', 'tool') AND o.revoked = 0 AND o.deprecated = 0"
+    ):
+        software_by_name[norm].add(object_id)
+    group_attack_ids = {
+        object_id: ext
+        for object_id, ext in conn.execute(
+            "SELECT e.object_id, e.external_id FROM external_ids e JOIN objects o"
+            " ON o.id = e.object_id WHERE o.type = 'intrusion-set'"
+            " AND e.source_name = 'mitre-attack'"
+        )
+    }
+
+    campaigns: dict[str, dict[str, Any]] = {}
+    for (doc,) in conn.execute(
+        "SELECT json FROM objects WHERE type = 'campaign' AND revoked = 0 AND deprecated = 0"
+    ):
+        obj = orjson.loads(doc)
+        attack_id = next(
+            (
+                ref["external_id"]
+                for ref in obj.get("external_references") or ()
+                if isinstance(ref, dict) and ref.get("source_name") == "mitre-attack"
+            ),
+            None,
+        )
+        campaigns[obj["id"]] = {
+            "name": obj.get("name") or obj["id"],
+            "attack_id": attack_id,
+            "actors": set(),
+            "years": [y for y in (_year(obj.get("first_seen")), _year(obj.get("last_seen"))) if y],
+        }
+
+    # Relationships, current and not deprecated; JSON only for those whose text we need.
+    software_techniques: dict[str, set[str]] = defaultdict(set)
+    actor_uses: list[dict[str, Any]] = []
+    indicates: list[tuple[str, str]] = []
+    for source, rel_type, target, doc in conn.execute(
+        "SELECT r.source_ref, r.relationship_type, r.target_ref,"
+        " CASE WHEN r.relationship_type IN ('uses', 'targets')"
+        "  AND (r.source_ref LIKE 'intrusion-set--%' OR r.source_ref LIKE 'campaign--%'"
+        "  OR r.source_ref LIKE 'threat-actor--%') THEN o.json END"
+        " FROM relationships r JOIN objects o ON o.id = r.id"
+        " WHERE o.revoked = 0 AND o.deprecated = 0"
+        " AND r.relationship_type IN ('uses', 'attributed-to', 'indicates', 'targets')"
+    ):
+        if rel_type == "attributed-to":
+            if source in campaigns and target in member_actor:
+                campaigns[source]["actors"].add(member_actor[target])
+        elif rel_type == "indicates":
+            indicates.append((source, target))
+        elif doc is not None:
+            actor_uses.append(orjson.loads(doc))
+        elif rel_type == "uses" and target in technique_ids and source in software_names:
+            software_techniques[source].add(technique_ids[target])
+
+    vulnerabilities = _vulnerability_names(conn)
+    for rel in actor_uses:
+        source, target = rel["source_ref"], rel["target_ref"]
+        if source in campaigns:
+            owners = campaigns[source]["actors"]
+            camp = campaigns[source]
+            via = f"campaign {camp['attack_id'] or camp['name']}"
+        elif source in member_actor:
+            owners = {member_actor[source]}
+            via = group_attack_ids.get(source, "KB")
+        else:
+            continue
+        if target in technique_ids:
+            kind, item = "technique", technique_ids[target]
+        elif target in software_names:
+            kind, item = "software", target
+        elif target in vulnerabilities:
+            kind, item = "cve", vulnerabilities[target]
+        else:
+            continue
+        use = Use(
+            kind,
+            item,
+            rel["id"],
+            source,
+            _citations(rel),
+            str(rel.get("description") or ""),
+        )
+        label = f"ATT&CK {via}" if via.startswith(("G", "campaign")) else via
+        for owner in owners:
+            by_id[owner].uses.append(use)
+            by_id[owner].items[kind][item].add(label)
+
+    for camp in campaigns.values():
+        for owner in camp["actors"]:
+            by_id[owner].years.extend(camp["years"])
+
+    _actor_objects(conn, member_actor, by_id)
+    _incidents(conn, member_actor, by_id)
+    ioc_index = _iocs(conn, indicates, member_actor, software_names)
+    return Profiles(
+        actors=actors,
+        technique_ids=technique_ids,
+        technique_names=technique_names,
+        software_names=software_names,
+        software_techniques=dict(software_techniques),
+        software_by_name=dict(software_by_name),
+        ioc_index=ioc_index,
+        campaigns=campaigns,
+        group_attack_ids=group_attack_ids,
+        member_actor=member_actor,
+        build_seconds=time.perf_counter() - started,
+    )
+
+
+def _vulnerability_names(conn: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for object_id, name in conn.execute(
+        "SELECT id, name FROM objects WHERE type = 'vulnerability' AND revoked = 0"
+    ):
+        match = _CVE.search(name or "")
+        if match:
+            found[object_id] = match.group(0).upper()
+    return found
+
+
+def _actor_objects(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorProfile]) -> None:
+    """Victimology and activity dates the actor objects state themselves (MISP, STIX imports)."""
+    for doc, source in conn.execute(
+        "SELECT json, source FROM objects WHERE type IN ('intrusion-set', 'threat-actor')"
+        " AND revoked = 0"
+    ):
+        obj = orjson.loads(doc)
+        actor = member_actor.get(obj["id"])
+        if actor is None:
+            continue
+        profile = by_id[actor]
+        label = "MISP galaxy" if source == "misp-galaxy" else source
+        for value in obj.get("x_threatscope_target_sectors") or ():
+            if isinstance(value, str):
+                for sector in _map_sector(value):
+                    profile.items["sector"][sector].add(label)
+        for value in obj.get("x_threatscope_target_countries") or ():
+            iso = to_iso2(value) if isinstance(value, str) else None
+            if iso:
+                profile.items["country"][iso].add(label)
+        for key in ("first_seen", "last_seen"):
+            year = _year(obj.get(key))
+            if year:
+                profile.years.append(year)
+        if source == "attack":
+            # ATT&CK describes a group once it has been reported active: its entry date bounds
+            # the activity period from above, which is all we know without campaign dates.
+            year = _year(obj.get("created"))
+            if year:
+                profile.years.append(year - 1)
+
+
+def _incidents(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorProfile]) -> None:
+    """Incident facts with a named initiator teach victim sectors, countries, CVEs and dates."""
+    facts: dict[int, set[str]] = defaultdict(set)
+    days: dict[int, int | None] = {}
+    for fact, day, actor_ref in conn.execute(
+        "SELECT fact, day, actor_ref FROM incident_initiators WHERE actor_ref IS NOT NULL"
+    ):
+        actor = member_actor.get(actor_ref)
+        if actor is not None:
+            facts[fact].add(actor)
+            days[fact] = day
+    if not facts:
+        return
+    wanted = ",".join(str(f) for f in facts)
+    for fact, country, sector in conn.execute(
+        f"SELECT fact, country, sector FROM incident_victims WHERE fact IN ({wanted})"
+    ):
+        for actor in facts[fact]:
+            if country:
+                by_id[actor].items["country"][country].add("incidents")
+            if sector:
+                by_id[actor].items["sector"][sector].add("incidents")
+    for fact, value in conn.execute(
+        f"SELECT fact, value FROM incident_labels WHERE kind = 'cve' AND fact IN ({wanted})"
+    ):
+        for actor in facts[fact]:
+            by_id[actor].items["cve"][value.upper()].add("incidents")
+    for fact, day in days.items():
+        if day is not None:
+            when = _EPOCH.toordinal() + day
+            year = date.fromordinal(when)
+            for actor in facts[fact]:
+                by_id[actor].years.append(year.year + (year.month - 0.5) / 12)
+
+
+def _iocs(
+    conn: Any,
+    indicates: list[tuple[str, str]],
+    member_actor: dict[str, str],
+    software_names: dict[str, str],
+) -> dict[str, set[str]]:
+    """Observable values of indicators that point at an actor or a software, by value."""
+    targets: dict[str, set[str]] = defaultdict(set)
+    for indicator, target in indicates:
+        if target in member_actor:
+            targets[indicator].add(member_actor[target])
+        elif target in software_names:
+            targets[indicator].add(target)
+    index: dict[str, set[str]] = defaultdict(set)
+    if not targets:
+        return {}
+    ids = list(targets)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for object_id, doc in conn.execute(
+            f"SELECT id, json FROM objects WHERE id IN ({','.join('?' * len(chunk))})"
+            " AND revoked = 0",
+            chunk,
+        ):
+            pattern = str(orjson.loads(doc).get("pattern") or "")
+            for value in _QUOTED.findall(pattern):
+                index[value.replace("\\'", "'").replace("\\\\", "\\").lower()] |= targets[object_id]
+    return dict(index)

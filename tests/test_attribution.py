@@ -1,0 +1,185 @@
+"""Attribution on the real ATT&CK Enterprise + MISP galaxy knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from threatscope.attribution import (
+    attribute,
+    build_profiles,
+    estimative,
+    evidence_from_bundle,
+    evidence_from_summary,
+    make_evidence,
+)
+from threatscope.attribution.evaluate import evaluate_attribution
+from threatscope.ingest import run_import
+from threatscope.store import SQLiteStore, open_store
+
+_TERMS = {
+    "almost no chance",
+    "very unlikely",
+    "unlikely",
+    "roughly even chance",
+    "likely",
+    "very likely",
+    "almost certain",
+}
+
+
+@pytest.fixture(scope="module")
+def kb(
+    tmp_path_factory: pytest.TempPathFactory, enterprise_path: Path, misp_path: Path
+) -> Iterator[SQLiteStore]:
+    store = open_store(tmp_path_factory.mktemp("attribution") / "kb.db")
+    run_import(store, "attack", enterprise_path)
+    run_import(store, "misp-galaxy", misp_path)
+    yield store  # type: ignore[misc]
+    store.close()
+
+
+def check_shape(result: dict[str, Any]) -> None:
+    assert set(result) == {
+        "candidates",
+        "nexus",
+        "unknown",
+        "verdict",
+        "estimative",
+        "evidence_used",
+    }
+    total = 0.0
+    for candidate in result["candidates"]:
+        assert set(candidate) == {"actor_id", "name", "nexus", "probability", "evidence"}
+        assert 0.0 <= candidate["probability"] <= 1.0
+        total += candidate["probability"]
+        for reason in candidate["evidence"]:
+            assert set(reason) == {"kind", "value", "weight", "why"}
+            assert isinstance(reason["weight"], float)
+    assert total <= 1.0 + 1e-6
+    assert total + result["unknown"] <= 1.0 + 1e-3
+    assert sum(n["probability"] for n in result["nexus"]) <= 1.0 + 1e-3
+    assert result["estimative"] in _TERMS
+    assert isinstance(result["verdict"], str)
+    assert len(result["candidates"]) <= 10
+
+
+def test_profiles_are_resolved_and_fast(kb: SQLiteStore) -> None:
+    profiles = build_profiles(kb)
+    assert profiles.build_seconds < 3.0
+    apt41 = [a for a in profiles.actors if a.name == "APT41"]
+    assert len(apt41) == 1  # the ATT&CK group and its MISP twin are one actor
+    assert apt41[0].items["technique"] and apt41[0].items["sector"]
+    assert build_profiles(kb) is profiles  # cached
+
+
+def test_shadowpad_semiconductors_taiwan_is_china_nexus(kb: SQLiteStore) -> None:
+    evidence = make_evidence(
+        software=["ShadowPad"], sectors=["semiconductors"], victim_countries=["Taiwan"]
+    )
+    result = attribute(kb, evidence)
+    check_shape(result)
+    assert result["nexus"][0]["nexus"] == "CN"
+    assert result["nexus"][0]["probability"] >= 0.3
+    assert result["nexus"][0]["probability"] > 3 * result["nexus"][1]["probability"]
+    assert result["candidates"][0]["nexus"] == "CN"
+
+
+def test_lazarus_style_financial_theft_is_dprk(kb: SQLiteStore) -> None:
+    evidence = make_evidence(
+        software=["AppleJeus", "BLINDINGCAN", "HOPLIGHT"],
+        techniques=["T1566.001", "T1204.002", "T1059.003"],
+        sectors=["cryptocurrency", "finance"],
+    )
+    result = attribute(kb, evidence)
+    check_shape(result)
+    assert result["nexus"][0]["nexus"] == "KP"
+    assert result["nexus"][0]["probability"] > 0.8
+    top3 = [c["name"] for c in result["candidates"][:3]]
+    assert any(name in {"Lazarus Group", "APT38", "AppleJeus"} for name in top3)
+    assert result["verdict"].endswith("(North Korea-nexus)")
+
+
+def test_single_common_technique_is_insufficient(kb: SQLiteStore) -> None:
+    result = attribute(kb, make_evidence(techniques=["T1059"]))
+    check_shape(result)
+    assert result["verdict"] == "insufficient evidence"
+
+
+def test_shared_tooling_alone_gives_no_confident_verdict(kb: SQLiteStore) -> None:
+    result = attribute(kb, make_evidence(software=["Cobalt Strike", "Mimikatz"]))
+    check_shape(result)
+    assert result["candidates"][0]["probability"] < 0.5
+    assert result["estimative"] not in {"likely", "very likely", "almost certain"}
+
+
+def test_unknown_values_are_reported_not_dropped(kb: SQLiteStore) -> None:
+    result = attribute(kb, make_evidence(software=["NoSuchMalware123"], techniques=["T9999"]))
+    check_shape(result)
+    assert result["evidence_used"]["unresolved"]["software"] == ["NoSuchMalware123"]
+    assert result["verdict"] == "insufficient evidence"
+
+
+def test_estimative_bands() -> None:
+    assert estimative(0.01) == "almost no chance"
+    assert estimative(0.5) == "roughly even chance"
+    assert estimative(0.7) == "likely"
+    assert estimative(0.99) == "almost certain"
+
+
+def test_evidence_from_summary_and_bundle() -> None:
+    summary = {
+        "techniques": [{"id": "T1190", "name": "Exploit Public-Facing Application"}],
+        "cves": ["CVE-2021-44228"],
+        "iocs": [{"type": "ipv4", "value": "203.0.113.5", "warninglists": []}],
+        "malware": [{"id": "malware--x", "name": "ShadowPad"}],
+        "sectors": [{"id": "semiconductors"}],
+        "countries": [{"id": "TW"}],
+    }
+    evidence = evidence_from_summary(summary)
+    assert evidence.techniques == ["T1190"]
+    assert evidence.software == ["ShadowPad"]
+    assert evidence.cves == ["CVE-2021-44228"]
+    assert evidence.victim_countries == ["TW"]
+    bundle = {
+        "type": "bundle",
+        "objects": [
+            {
+                "type": "report",
+                "id": "report--1",
+                "published": "2024-03-01T00:00:00Z",
+                "object_refs": ["attack-pattern--abc", "malware--def"],
+                "x_threatscope_techniques": [{"id": "T1059.001", "confidence": 1.0}],
+                "x_threatscope_sectors": ["finance"],
+                "x_threatscope_countries": ["KR"],
+            },
+            {"type": "vulnerability", "id": "vulnerability--1", "name": "CVE-2023-1234"},
+            {
+                "type": "indicator",
+                "id": "indicator--1",
+                "indicator_types": ["malicious-activity"],
+                "pattern": "[domain-name:value = 'evil.example']",
+            },
+            {"type": "malware", "id": "malware--2", "name": "PlugX"},
+        ],
+    }
+    evidence = evidence_from_bundle(bundle)
+    assert "T1059.001" in evidence.techniques and "attack-pattern--abc" in evidence.techniques
+    assert "PlugX" in evidence.software and "malware--def" in evidence.software
+    assert evidence.cves == ["CVE-2023-1234"]
+    assert evidence.iocs == ["evil.example"]
+    assert evidence.first_seen == "2024-03-01"
+
+
+def test_evaluation_metrics(kb: SQLiteStore) -> None:
+    for dataset in ("attack-campaigns", "attack-reports"):
+        result = evaluate_attribution(kb, dataset, seeds=(0,))
+        assert result["n"] > 10
+        for key in ("top1", "top3", "nexus_accuracy", "ece", "brier"):
+            assert 0.0 <= result[key] <= 1.0
+        assert result["top3"] >= result["top1"]
+    with pytest.raises(ValueError):
+        evaluate_attribution(kb, "attack-groups", seeds=(1000,))
