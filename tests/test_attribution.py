@@ -86,6 +86,7 @@ def test_shadowpad_semiconductors_taiwan_is_china_nexus(kb: SQLiteStore) -> None
     assert result["nexus"][0]["probability"] >= 0.3
     assert result["nexus"][0]["probability"] > 3 * result["nexus"][1]["probability"]
     assert result["candidates"][0]["nexus"] == "CN"
+    assert result["verdict"].startswith("insufficient evidence; leans China-nexus")
 
 
 def test_lazarus_style_financial_theft_is_dprk(kb: SQLiteStore) -> None:

@@ -26,6 +26,7 @@ _ESTIMATIVE = (
     (1.01, "almost certain"),
 )
 _CONFIDENT = 0.55  # a verdict names an actor or a nexus only from "likely" upwards
+_LEANING = 0.3
 _MAX_REASONS = 8
 _MATRICES: dict[int, tuple[Profiles, Matrices]] = {}
 
@@ -116,6 +117,16 @@ def _verdict(candidates: list[dict[str, Any]], nexus: list[dict[str, Any]]) -> t
             "probability"
         ]
     top = max([best["probability"] if best else 0.0, nexus[0]["probability"] if nexus else 0.0])
+    runner_up = nexus[1]["probability"] if len(nexus) > 1 else 0.0
+    if nexus and nexus[0]["probability"] >= _LEANING and nexus[0]["probability"] >= 3 * runner_up:
+        # Not "likely" yet, but no other state comes close: say where the evidence leans.
+        lead = nexus[0]
+        return (
+            f"insufficient evidence; leans {nexus_label(lead['nexus'])}"
+            f" ({100 * lead['probability']:.0f}%, {lead['probability'] / max(runner_up, 1e-9):.0f}x"
+            " the next nexus)",
+            top,
+        )
     return "insufficient evidence", top
 
 
