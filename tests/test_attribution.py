@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,35 @@ def test_evaluation_metrics(kb: SQLiteStore) -> None:
         assert result["top3"] >= result["top1"]
     with pytest.raises(ValueError):
         evaluate_attribution(kb, "attack-groups", seeds=(1000,))
+
+
+def test_eval_command_prints_campaign_metrics(kb: SQLiteStore, raw_attack: list[dict]) -> None:
+    from typer.testing import CliRunner
+
+    from threatscope.cli import app
+
+    by_id = {o["id"]: o for o in raw_attack}
+
+    def live(obj: dict) -> bool:
+        return not obj.get("revoked") and not obj.get("x_mitre_deprecated")
+
+    attributed = {
+        r["source_ref"]
+        for r in raw_attack
+        if r["type"] == "relationship"
+        and r["relationship_type"] == "attributed-to"
+        and r["source_ref"].startswith("campaign--")
+        and r["target_ref"].startswith("intrusion-set--")
+        and live(r)
+        and live(by_id[r["source_ref"]])
+        and live(by_id[r["target_ref"]])
+    }
+    result = CliRunner().invoke(
+        app, ["--db", kb.location, "eval", "attribution", "--dataset", "attack-campaigns", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert metrics["n"] == len(attributed)
+    assert metrics["top1"] >= metrics["baseline_jaccard"]["top1"]
+    bad = CliRunner().invoke(app, ["--db", kb.location, "eval", "attribution", "--dataset", "x"])
+    assert bad.exit_code == 2 and "unknown dataset 'x'" in bad.stderr
