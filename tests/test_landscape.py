@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import csv
 import hashlib
+import shutil
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -238,3 +239,30 @@ def test_windows_follow_month_ends_and_quarters() -> None:
         "2025-10-01",
         "2026-01-01",
     ]
+
+
+def test_infer_nexus_counts_every_unattributed_incident_once(
+    reduced_db: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "kb.db"
+    shutil.copy(reduced_db, db)
+    assert run(db, "import", "misp-galaxy").exit_code == 0  # victimology priors
+    figures = landscape_json(db, "--ending", "2026-03-31", "--infer-nexus")
+    start, end = date(2025, 4, 1), date(2026, 3, 31)
+    with shared_file(REDUCED).open(encoding="utf-8") as handle:
+        in_window = sum(
+            1
+            for row in csv.DictReader(handle)
+            if row["start_date"] and start <= date.fromisoformat(row["start_date"]) <= end
+        )
+    stated = figures["incidents"] - next(
+        (r["count"] for r in figures["by_nexus"] if r["nexus"] == "unknown"), 0
+    )
+    inferred = figures["inferred"]
+    # The reduced export's non-state categories all normalise to "unknown": every incident
+    # without a stated nexus is inferred, none twice.
+    assert stated + inferred["incidents"] == in_window
+    total = sum(r["expected"] for r in inferred["expected_by_nexus"])
+    assert total + inferred["expected_unknown"] == pytest.approx(inferred["incidents"], abs=0.5)
+    assert inferred["expected_by_nexus"][0]["expected"] > 1
+    assert "inferred" not in landscape_json(db, "--ending", "2026-03-31")

@@ -475,12 +475,27 @@ def landscape_(
     months: MonthsOption = 12,
     window: WindowOption = None,
     source: SourceOption = None,
+    infer_nexus: Annotated[
+        bool,
+        typer.Option(
+            "--infer-nexus",
+            help="Also count unattributed incidents at their inferred nexus (expected counts).",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Who attacks whom: nexus shares with 95% intervals, change, trend, sectors, regions."""
     with _store() as store:
         filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
-        result = landscape(store.analytics(), filters, window, ending, months)
+        with err.status("Computing…", spinner="dots"):
+            result = landscape(
+                store.analytics(),
+                filters,
+                window,
+                ending,
+                months,
+                infer_nexus_with=store if infer_nexus else None,
+            )
     if json:
         _print_json(result)
         return

@@ -314,6 +314,8 @@ def _time_llr(year: float, mats: Matrices) -> np.ndarray:
     date is likelier than under the background spread of all actors; far outside, less likely."""
     first, last = mats.span[:, 0], mats.span[:, 1]
     known = ~np.isnan(first)
+    if not known.any():  # no actor has dates (e.g. no ATT&CK): the date says nothing
+        return np.zeros(len(first))
     lo_all, hi_all = np.nanmin(first), np.nanmax(last)
     background = max(hi_all - lo_all + 3, 1.0)
     width = np.where(known, (last - first) + 3, background)

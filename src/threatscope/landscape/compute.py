@@ -39,7 +39,10 @@ def landscape(
     ending: str | None = None,
     months: int = 12,
     trend_quarters: int = 8,
+    infer_nexus_with: Any = None,
 ) -> dict[str, Any]:
+    """`infer_nexus_with`: the store to attribute unattributed incidents against (adds
+    "inferred"; see landscape.inferred)."""
     filters = filters or Filters()
     current = parse_window(window, ending, months, latest_day(conn))
     previous = current.previous()
@@ -68,6 +71,10 @@ def landscape(
             "unmapped": _unmapped(conn, current),
             "sources": _sources(conn),
         }
+        if infer_nexus_with is not None:
+            from threatscope.landscape.inferred import inferred_nexus
+
+            result["inferred"] = inferred_nexus(infer_nexus_with, conn, current, filters)
         result["headline"] = headline(result)
         return result
     finally:

@@ -72,6 +72,17 @@ def print_landscape(console: Console, result: dict[str, Any]) -> None:
                 f"[bold]{title}:[/] " + ", ".join(f"{r[field]} {r['count']}" for r in rows),
                 highlight=False,
             )
+    inferred = result.get("inferred")
+    if inferred:
+        console.print(
+            f"[bold]Inferred nexus[/] of {inferred['incidents']} unattributed incidents"
+            " (expected counts, not in the shares above): "
+            + ", ".join(
+                f"{row['nexus']} {row['expected']:.1f}" for row in inferred["expected_by_nexus"][:8]
+            )
+            + f"; unknown {inferred['expected_unknown']:.1f}",
+            highlight=False,
+        )
     lacking = result["coverage"]["lacking"]
     console.print(
         "[dim]Lacking data (of "
