@@ -135,7 +135,9 @@ def print_extraction(console: Console, summary: dict[str, Any]) -> None:
 
 
 def print_attribution(console: Console, result: dict[str, Any]) -> None:
-    console.print(f"[bold]{result['verdict']}[/] ({result['estimative']})", highlight=False)
+    term = result["estimative"]
+    suffix = "" if result["verdict"].startswith(term) else f" ({term})"
+    console.print(f"[bold]{result['verdict']}[/]{suffix}", highlight=False)
     nexus = ", ".join(f"{n['nexus']} {_pct(n['probability'])}" for n in result["nexus"][:6])
     console.print(f"nexus: {nexus}; unknown/other {_pct(result['unknown'])}", highlight=False)
     table = Table(title="Candidates", title_justify="left")
