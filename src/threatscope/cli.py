@@ -24,7 +24,7 @@ from rich.table import Table
 
 from threatscope import __version__
 from threatscope.actors import find_actor, join_member, split_member
-from threatscope.config import default_db_path
+from threatscope.config import default_db_path, shared_data_dir
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
 from threatscope.ingest import (
@@ -534,6 +534,88 @@ def report_(
 
 # -- extract ---------------------------------------------------------------------------------
 
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", help="Technique model file (default: the one `train` wrote)."),
+]
+
+
+def _technique_model(path: Path | None) -> Any:
+    """The trained classifier: the named file must exist; the default one may not yet."""
+    from threatscope.extract.techniques import default_model_path, load_model
+
+    if path is None and not default_model_path().is_file():
+        return None
+    return load_model(path)
+
+
+@app.command("train")
+def train_(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Shared data dir with TRAM2/AnnoCTR (default: THREATSCOPE_DATA)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Model file (default: user data dir).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same model).")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Train the ATT&CK technique classifier from the knowledge base (+ TRAM2, AnnoCTR train)."""
+    from threatscope.extract.techniques import save_model
+    from threatscope.extract.training import train_model
+
+    root = data or shared_data_dir()
+    with _store() as store, err.status("Training (a few minutes with the shared data)…"):
+        model = train_model(store, data_dir=root if root.is_dir() else None, seed=seed)
+        path = save_model(model, output)
+    info = {**model.info, "path": str(path)}
+    if json:
+        _print_json(info)
+        return
+    out.print(
+        f"{info['techniques']} techniques from {sum(info['examples'].values()):,} examples"
+        f" ({', '.join(f'{k} {v:,}' for k, v in info['examples'].items())}),"
+        f" threshold {info['threshold']:g}, {info['seconds']} s -> {path}",
+        highlight=False,
+    )
+
+
+@eval_app.command("techniques")
+def eval_techniques(
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="annoctr-dev, annoctr-train-cv or tram2-cv.")
+    ] = "annoctr-dev",
+    model: ModelOption = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Shared data dir.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Per-document precision, recall and F1 (micro and macro) of the technique classifier."""
+    from threatscope.extract.evaluate import evaluate_techniques
+    from threatscope.extract.techniques import load_model
+
+    with _errors():
+        classifier = load_model(model)
+    store_for_cv = None
+    if dataset == "tram2-cv":
+        with _errors():
+            store_for_cv = open_store(State.db, create=False)
+    with _errors(), err.status(f"Evaluating on {dataset}…"):
+        result = evaluate_techniques(classifier, dataset, data_dir=data, store=store_for_cv)
+    if json:
+        _print_json(result)
+        return
+    for scope in ("micro", "macro"):
+        figures = result.get(scope)
+        if figures:
+            out.print(
+                f"{dataset} {scope}: precision {figures['precision']:.3f}"
+                f" recall {figures['recall']:.3f} F1 {figures['f1']:.3f}",
+                highlight=False,
+            )
+
 
 @app.command("extract")
 def extract_(
@@ -544,6 +626,7 @@ def extract_(
     bundle: Annotated[
         Path | None, typer.Option("--bundle", "-o", help="Also write the STIX 2.1 bundle here.")
     ] = None,
+    model: ModelOption = None,
     json: JsonOption = False,
 ) -> None:
     """IOCs, CVEs, ATT&CK techniques, actors, malware, sectors and countries in a report."""
@@ -553,9 +636,10 @@ def extract_(
     with _errors():
         if store_it or State.db.is_file():
             store = open_store(State.db, create=store_it)
+        classifier = _technique_model(model)
     try:
         with _errors(), err.status(f"Reading {file}…", spinner="dots"):
-            extraction = extract_file(file, store)
+            extraction = extract_file(file, store, classifier)
             stix = extraction_bundle(extraction, store)
         if bundle is not None:
             with _errors():

@@ -23,6 +23,7 @@ from typing import Any
 from threatscope.extract.entities import build_gazetteer, find_entities
 from threatscope.extract.iocs import Ioc, extract_iocs, unique_iocs
 from threatscope.extract.patterns import stix_pattern
+from threatscope.extract.techniques import TechniqueModel, extract_techniques
 from threatscope.extract.text import read_text
 from threatscope.names import normalise_name
 from threatscope.sources.kev import vulnerability_id
@@ -96,12 +97,37 @@ def _technique_mentions(text: str, store: SQLiteStore | None) -> list[dict[str, 
     return sorted(found.values(), key=lambda t: t["id"])
 
 
-def extract_file(path: Path, store: SQLiteStore | None) -> Extraction:
+def _model_techniques(text: str, model: TechniqueModel) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": match.technique_id,
+            "name": match.name,
+            "confidence": round(match.confidence, 4),
+            "explicit": match.explicit,
+            "evidence": [
+                {"start": e.start, "end": e.end, "text": e.text, "score": round(e.score, 4)}
+                for e in match.sentences[:5]
+            ],
+        }
+        for match in extract_techniques(text, model)
+    ]
+
+
+def extract_file(
+    path: Path, store: SQLiteStore | None, model: TechniqueModel | None = None
+) -> Extraction:
+    """`model`: the trained technique classifier; without one only explicit ids are found."""
     data_hash = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
     text = read_text(path)
     iocs = unique_iocs(extract_iocs(text))
     entities = find_entities(build_gazetteer(store), text)
-    techniques = _technique_mentions(text, store)
+    if model is not None:
+        techniques = _model_techniques(text, model)
+        described = f"trained model ({model.info.get('method', 'linear')}, threshold"
+        described += f" {model.threshold:g})"
+    else:
+        techniques = _technique_mentions(text, store)
+        described = "explicit ATT&CK ids only (run `threatscope train` for the classifier)"
     modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return Extraction(
         created=modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -111,7 +137,7 @@ def extract_file(path: Path, store: SQLiteStore | None) -> Extraction:
         iocs=iocs,
         techniques=techniques,
         entities=entities,
-        technique_model="explicit ATT&CK ids only",
+        technique_model=described,
     )
 
 

@@ -29,9 +29,25 @@ _GALAXIES = (("malpedia.json", "malware"), ("ransomware.json", "malware"), ("too
 _PLATFORM = re.compile(r"\s*\((?:ELF|Windows|Android|macOS|OSX|iOS|Linux|ESXi|Go|\.NET)\)$", re.I)
 # Calendar words are cluster names too ("August", "Sunday"); in reports they are dates.
 _CALENDAR = {
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 }
 
 
@@ -92,9 +108,24 @@ def _country_entries() -> list[Entry]:
             spelling = getattr(country, attribute, None)
             if spelling:
                 entries.append(Entry("country", code, country_name(code), str(spelling)))
-    extra = {"Russia": "RU", "Iran": "IR", "North Korea": "KP", "South Korea": "KR", "Syria": "SY",
-             "Vietnam": "VN", "Taiwan": "TW", "UK": "GB", "USA": "US", "U.S.": "US", "DPRK": "KP",
-             "PRC": "CN", "Laos": "LA", "Moldova": "MD", "Venezuela": "VE", "Palestine": "PS"}
+    extra = {
+        "Russia": "RU",
+        "Iran": "IR",
+        "North Korea": "KP",
+        "South Korea": "KR",
+        "Syria": "SY",
+        "Vietnam": "VN",
+        "Taiwan": "TW",
+        "UK": "GB",
+        "USA": "US",
+        "U.S.": "US",
+        "DPRK": "KP",
+        "PRC": "CN",
+        "Laos": "LA",
+        "Moldova": "MD",
+        "Venezuela": "VE",
+        "Palestine": "PS",
+    }
     entries += [Entry("country", code, name, name) for name, code in extra.items()]
     return entries
 
@@ -135,8 +166,13 @@ def find_entities(gazetteer: Gazetteer, text: str) -> dict[str, list[dict[str, A
     grouped: dict[tuple[str, str], list[Mention]] = defaultdict(list)
     for mention in gazetteer.find(text):
         grouped[(mention.kind, mention.key)].append(mention)
-    plural = {"actor": "actors", "malware": "malware", "tool": "tools", "country": "countries",
-              "sector": "sectors"}
+    plural = {
+        "actor": "actors",
+        "malware": "malware",
+        "tool": "tools",
+        "country": "countries",
+        "sector": "sectors",
+    }
     result: dict[str, list[dict[str, Any]]] = {name: [] for name in plural.values()}
     for (kind, key), mentions in sorted(grouped.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         result[plural[kind]].append(

@@ -88,9 +88,7 @@ class Gazetteer:
                 if not entries:
                     continue
                 entries = [e for e in entries if kinds is None or e.kind in kinds]
-                entries = [
-                    e for e in entries if self._plausible(e, surface, size, lower_words)
-                ]
+                entries = [e for e in entries if self._plausible(e, surface, size, lower_words)]
                 if not entries:
                     continue
                 sentence = _sentence_of(bounds, start, text)

@@ -1,0 +1,218 @@
+"""Report text -> the ATT&CK techniques it describes, each with a confidence and its evidence.
+
+Two ways a technique is found:
+
+- written out (`T1059.001`, `T1566`, `.../techniques/T1059/001`): confidence 1.0, kept only
+  when the knowledge base knows the id;
+- described in prose: each sentence is scored against every technique by a trained model
+  (`threatscope.extract.training`), each sentence votes for its best technique, and a
+  technique's document confidence is its best sentence's score, rescaled so that the threshold
+  chosen on training cross-validation sits at 0.5.
+
+The model is a `TechniqueModel`: a TF-IDF vectoriser and a one-vs-rest linear classifier with
+a "no technique" class (the default, `method="linear"`), optionally mixed with a gated
+nearest-training-sentence score. A sub-technique found also reports its parent technique. The
+choice was made by 5-fold document CV on AnnoCTR train: the linear model with the parent roll-up
+beat the same model without it (the baseline), the nearest-sentence model and their mean;
+MiniLM sentence embeddings were ruled out because encoding a 10k-word report took 7-18 s on
+this CPU (`bench/bench_techniques.py --minilm`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import platformdirs
+
+from threatscope.errors import ConfigError
+from threatscope.extract.techniques_text import explicit_ids, split_sentences
+
+__all__ = [
+    "Evidence",
+    "TechniqueMatch",
+    "TechniqueModel",
+    "default_model_path",
+    "extract_techniques",
+    "load_model",
+    "save_model",
+]
+
+MODEL_FORMAT = 1
+_EVIDENCE_PER_TECHNIQUE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class TechniqueMatch:
+    technique_id: str
+    name: str
+    confidence: float
+    explicit: bool
+    sentences: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "technique_id": self.technique_id,
+            "name": self.name,
+            "confidence": round(self.confidence, 4),
+            "explicit": self.explicit,
+            "sentences": [
+                {"start": e.start, "end": e.end, "text": e.text, "score": round(e.score, 4)}
+                for e in self.sentences
+            ],
+        }
+
+
+@dataclass(slots=True)
+class TechniqueModel:
+    """Everything prediction needs; built by `training.train_model`, stored by `save_model`.
+
+    A sentence's score for a technique is a weighted mean of two parts, either of which may be
+    switched off (weight 0, part None):
+    - nearest example: gate(sentence) x cosine similarity to the closest training sentence of
+      that technique, the gate being a logistic "does this describe a technique at all";
+    - linear: the probability a one-vs-rest linear classifier (with a "none" class) gives it.
+    """
+
+    vectorizer: Any  # a fitted sklearn TfidfVectorizer
+    classes: np.ndarray  # technique ids, the score columns
+    names: dict[str, str]  # every known technique id -> name (for explicit ids too)
+    threshold: float
+    gate: Any | None = None  # binary classifier with predict_proba
+    examples: Any = None  # scipy CSR, one L2-normalised row per training sentence, by class
+    class_starts: np.ndarray | None = None  # first row of each class in `examples`
+    linear: Any | None = None  # multi-class classifier with predict_proba
+    linear_columns: np.ndarray | None = None  # its columns that are `classes`
+    linear_weight: float = 0.0
+    # One vote per sentence (its best technique) or every technique over the threshold.
+    one_vote: bool = False
+    # A sub-technique found implies its technique: report both (AnnoCTR CV: micro F1 +0.07).
+    add_parents: bool = True
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def sentence_scores(self, sentences: list[str]) -> np.ndarray:
+        """(sentences x classes) scores in [0, 1]."""
+        if not sentences:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        query = self.vectorizer.transform(sentences)
+        scores = np.zeros((len(sentences), len(self.classes)), dtype=np.float32)
+        if self.examples is not None and self.linear_weight < 1.0:
+            sims = (query @ self.examples.T).toarray()
+            nearest = np.maximum.reduceat(sims, self.class_starts, axis=1)
+            if self.gate is not None:
+                nearest *= self.gate.predict_proba(query)[:, 1:2]
+            scores += (1.0 - self.linear_weight) * nearest
+        if self.linear is not None and self.linear_weight > 0.0:
+            probabilities = self.linear.predict_proba(query)[:, self.linear_columns]
+            scores += self.linear_weight * probabilities
+        return scores
+
+
+def extract_techniques(
+    text: str, model: TechniqueModel, threshold: float | None = None
+) -> list[TechniqueMatch]:
+    """Techniques in `text`, most confident first; explicit ids first among equals."""
+    threshold = model.threshold if threshold is None else threshold
+    found: dict[str, list[Evidence]] = {}
+    explicit: set[str] = set()
+    for start, end, attack_id in explicit_ids(text, model.names):
+        explicit.add(attack_id)
+        found.setdefault(attack_id, []).append(Evidence(start, end, text[start:end], 1.0))
+
+    spans = list(split_sentences(text))
+    scores = model.sentence_scores([s for _, _, s in spans])
+    if len(spans):
+        for i, j in _votes(scores, threshold, model.one_vote):
+            attack_id = str(model.classes[j])
+            start, end, sentence = spans[i]
+            found.setdefault(attack_id, []).append(
+                Evidence(start, end, sentence, float(scores[i, j]))
+            )
+
+    if model.add_parents:
+        for attack_id, evidence in list(found.items()):
+            parent = attack_id.split(".")[0]
+            if parent != attack_id and parent in model.names:
+                found.setdefault(parent, []).extend(evidence)
+
+    matches = []
+    for attack_id, evidence in found.items():
+        ranked = sorted(set(evidence), key=lambda e: (-e.score, e.start))
+        top = ranked[0].score
+        confidence = 1.0 if attack_id in explicit else _confidence(top, threshold)
+        matches.append(
+            TechniqueMatch(
+                attack_id,
+                model.names.get(attack_id, attack_id),
+                confidence,
+                attack_id in explicit,
+                tuple(ranked[:_EVIDENCE_PER_TECHNIQUE]),
+            )
+        )
+    matches.sort(key=lambda m: (-m.confidence, not m.explicit, m.technique_id))
+    return matches
+
+
+def _votes(scores: np.ndarray, threshold: float, one_vote: bool) -> list[tuple[int, int]]:
+    """(sentence, technique) pairs over the threshold."""
+    if one_vote:
+        # Each sentence speaks for its best technique only: letting it vote for every technique
+        # it resembles floods a long report with near-duplicates (T1059 and all its children).
+        best = scores.argmax(axis=1)
+        rows = np.flatnonzero(scores[np.arange(len(best)), best] >= threshold)
+        return [(int(i), int(best[i])) for i in rows]
+    rows, cols = np.nonzero(scores >= threshold)
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
+
+
+def _confidence(score: float, threshold: float) -> float:
+    """Map [threshold, 1] onto [0.5, 1] so 0.5 means "just made the cut" whatever the model."""
+    if threshold >= 1.0:
+        return 0.5
+    return min(1.0, 0.5 + 0.5 * (score - threshold) / (1.0 - threshold))
+
+
+def default_model_path() -> Path:
+    """`techniques.joblib` in the user data directory, beside the default database."""
+    return Path(platformdirs.user_data_dir("threatscope")) / "techniques.joblib"
+
+
+def save_model(model: TechniqueModel, path: Path | str | None = None) -> Path:
+    """Write the model with joblib (written to a temp name first, so a crash leaves no stub)."""
+    import joblib
+
+    path = Path(path) if path else default_model_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    joblib.dump({"format": MODEL_FORMAT, "model": model}, buffer, compress=3)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
+    return path
+
+
+def load_model(path: Path | str | None = None) -> TechniqueModel:
+    """Read a model written by `save_model`; a missing or foreign file is a ConfigError."""
+    import joblib
+
+    path = Path(path) if path else default_model_path()
+    if not path.is_file():
+        raise ConfigError(f"no technique model at {path}: run `threatscope train` first")
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:  # joblib raises many kinds for a damaged or foreign file
+        raise ConfigError(f"{path}: not a technique model ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise ConfigError(f"{path}: technique model of another format: run `threatscope train`")
+    return payload["model"]
