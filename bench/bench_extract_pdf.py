@@ -48,25 +48,28 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="knowledge base (ATT&CK + MISP); default: none")
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--model", type=Path, help="technique model (default: none)")
     args = parser.parse_args()
 
     from threatscope.extract import document, load_warninglists
     from threatscope.extract.entities import build_gazetteer
+    from threatscope.extract.techniques import load_model
     from threatscope.store import open_store
 
     store = open_store(args.db, create=False) if args.db else None
     began = time.perf_counter()
     load_warninglists()
     gazetteer = build_gazetteer(store)
+    model = load_model(args.model) if args.model else None
     document.build_gazetteer = lambda _store: gazetteer  # reuse the loaded one, as a server would
-    print(f"load (warning lists + gazetteer): {time.perf_counter() - began:.2f} s")
+    print(f"load (warning lists, gazetteer, model): {time.perf_counter() - began:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
         pdf = Path(tmp) / "report.pdf"
         words = make_pdf(pdf, args.pages)
         times = []
         for _ in range(args.rounds):
             began = time.perf_counter()
-            extraction = document.extract_file(pdf, store)
+            extraction = document.extract_file(pdf, store, model)
             document.extraction_bundle(extraction, store)
             times.append(time.perf_counter() - began)
         summary = extraction.summary()
