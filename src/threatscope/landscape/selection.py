@@ -1,6 +1,6 @@
 """Which incidents a landscape counts, and under which nexus: SQL over the incident fact tables.
 
-`select()` fills a temporary table `landscape_nexus(fact, day, nexus, weight)` with one row per
+`select()` fills a temporary table `landscape_nexus(day, nexus, fact, weight)` with one row per
 incident and nexus for every incident in the requested day range that passes the filters.
 The nexus of an initiator is its country when the source marks it state or state-affiliated,
 else the nexus of the resolved actor it names (through actor_members, so `actor split` and new
@@ -124,15 +124,15 @@ def select(conn: sqlite3.Connection, first: date, last: date, filters: Filters) 
         "DELETE FROM temp.landscape_raw WHERE nexus = 'unknown' AND fact IN"
         " (SELECT fact FROM temp.landscape_raw WHERE nexus != 'unknown')"
     )
+    # Keyed (day, nexus, fact) and filled in that order: window counts and the trend read it
+    # as a covering range without building a second index.
     conn.execute(
-        "CREATE TEMP TABLE landscape_nexus AS"
-        " SELECT r.fact AS fact, r.day AS day, r.nexus AS nexus, 1.0 / k.n AS weight"
-        " FROM temp.landscape_raw r"
-        " JOIN (SELECT fact, count(*) AS n FROM temp.landscape_raw GROUP BY fact) k"
-        "  ON k.fact = r.fact"
+        "CREATE TEMP TABLE landscape_nexus (day INTEGER, nexus TEXT, fact INTEGER,"
+        " weight REAL, PRIMARY KEY (day, nexus, fact)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "INSERT INTO temp.landscape_nexus SELECT r.day, r.nexus, r.fact,"
+        " 1.0 / (SELECT count(*) FROM temp.landscape_raw k WHERE k.fact = r.fact)"
+        " FROM temp.landscape_raw r ORDER BY r.day, r.nexus, r.fact"
     )
     conn.execute("DROP TABLE temp.landscape_raw")
-    # Covering: window counts and the trend never touch the table itself.
-    conn.execute(
-        "CREATE INDEX temp.landscape_nexus_by_day ON landscape_nexus(day, nexus, fact, weight)"
-    )
