@@ -55,6 +55,11 @@ def build_training_set(
 ) -> tuple[dict[str, str], list[Example], list[AnnoctrDocument]]:
     """Technique names, the training sentences and the AnnoCTR train reports (for CV)."""
     catalog = load_catalog(store)
+    if not catalog.names:
+        raise ConfigError(
+            "the knowledge base holds no ATT&CK Enterprise techniques to learn;"
+            " run `threatscope sync` or `threatscope import attack FILE` first"
+        )
     examples = attack_examples(store, catalog)
     docs: list[AnnoctrDocument] = []
     if data_dir is not None:

@@ -138,6 +138,15 @@ def print_attribution(console: Console, result: dict[str, Any]) -> None:
     term = result["estimative"]
     suffix = "" if result["verdict"].startswith(term) else f" ({term})"
     console.print(f"[bold]{result['verdict']}[/]{suffix}", highlight=False)
+    used = result.get("evidence_used", {})
+    for kind, values in (used.get("unresolved") or {}).items():
+        console.print(f"not in the knowledge base ({kind}): {', '.join(values)}", highlight=False)
+    if not result["candidates"]:
+        console.print(
+            "No actor in the knowledge base can be assessed on this evidence"
+            " (import ATT&CK and the MISP galaxy: `threatscope sync`)."
+        )
+        return
     nexus = ", ".join(f"{n['nexus']} {_pct(n['probability'])}" for n in result["nexus"][:6])
     console.print(f"nexus: {nexus}; unknown/other {_pct(result['unknown'])}", highlight=False)
     table = Table(title="Candidates", title_justify="left")
