@@ -296,3 +296,18 @@ def _distinct_colours(png: bytes) -> int:
     with Image.open(io.BytesIO(png)) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     return len(colours or [])
+
+
+def test_inferred_nexus_is_its_own_table_only_when_asked(
+    report_db: Path, result: dict[str, Any], html: str
+) -> None:
+    assert "Unattributed incidents, inferred nexus" not in html
+    with open_store(report_db) as store:
+        run_import(store, "misp-galaxy")  # victimology priors for the inference
+        inferred = landscape(store.analytics(), infer_nexus_with=store)
+    page = render_html(inferred)
+    assert "Unattributed incidents, inferred nexus" in page
+    count = inferred["inferred"]["incidents"]
+    assert f"{count} incidents in the window had no stated nexus" in page
+    top = inferred["inferred"]["expected_by_nexus"][0]
+    assert f"{top['expected']:.1f}" in page

@@ -519,13 +519,24 @@ def report_(
     months: MonthsOption = 12,
     window: WindowOption = None,
     source: SourceOption = None,
+    infer_nexus: Annotated[
+        bool,
+        typer.Option("--infer-nexus", help="Add unattributed incidents at their inferred nexus."),
+    ] = False,
 ) -> None:
     """Write the landscape as an HTML report with charts (and PDF with --pdf)."""
     from threatscope.report.html import write_report  # Altair costs 0.5 s to import
 
     with _store() as store:
         filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
-        result = landscape(store.analytics(), filters, window, ending, months)
+        result = landscape(
+            store.analytics(),
+            filters,
+            window,
+            ending,
+            months,
+            infer_nexus_with=store if infer_nexus else None,
+        )
         with err.status("Rendering charts…", spinner="dots"):
             written = write_report(result, output, pdf=pdf)
     for path in written:

@@ -244,6 +244,24 @@ def _sources(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _inferred(inferred: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Unattributed incidents at their inferred nexus (`landscape --infer-nexus`), if asked for."""
+    if not inferred:
+        return None
+    return {
+        "incidents": inferred["incidents"],
+        "unknown": f"{inferred['expected_unknown']:.1f}",
+        "rows": [
+            {
+                "name": country_name(row["nexus"]),
+                "expected": f"{row['expected']:.1f}",
+                "share": fmt_pct(row["share"]),
+            }
+            for row in inferred["expected_by_nexus"][:_TOP]
+        ],
+    }
+
+
 def build_context(result: dict[str, Any]) -> dict[str, Any]:
     total = result["incidents"]
     previous = result["previous_window"]
@@ -288,6 +306,7 @@ def build_context(result: dict[str, Any]) -> dict[str, Any]:
             key: max(0, len(values) - _TOP) for key, values in result["unmapped"].items()
         },
         "sources": _sources(result),
+        "inferred": _inferred(result.get("inferred")),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
     }
