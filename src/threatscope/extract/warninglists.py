@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import os
+import pickle
 import re
 import threading
 from bisect import bisect_right
@@ -174,11 +176,46 @@ def _get_index() -> _Index:
                 collecting = gc.isenabled()
                 gc.disable()
                 try:
-                    _index = _build(_raw_lists())
+                    _index = _cached_index()
                 finally:
                     if collecting:
                         gc.enable()
     return _index
+
+
+# Bump when _Index or anything it holds changes shape: old cache files are then ignored.
+_CACHE_FORMAT = 1
+
+
+def _cache_path() -> Path:
+    from importlib.metadata import version
+
+    import platformdirs
+
+    lists = version("pymispwarninglists")
+    name = f"warninglists-{lists}-{_CACHE_FORMAT}.pickle"
+    return Path(platformdirs.user_cache_dir("threatscope")) / name
+
+
+def _cached_index() -> _Index:
+    """The index as last built for this pymispwarninglists release: unpickling it takes about a
+    fifth of building it from the lists (the cost every `extract` run would otherwise pay)."""
+    path = _cache_path()
+    try:
+        index = pickle.loads(path.read_bytes())
+        if isinstance(index, _Index):
+            return index
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        pass  # absent, stale or damaged: rebuild
+    index = _build(_raw_lists())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+        partial.write_bytes(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, path)
+    except OSError:
+        pass  # a read-only home still works, just slower
+    return index
 
 
 def _raw_lists() -> list[dict[str, Any]]:

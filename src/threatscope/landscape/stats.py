@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-
-from scipy import stats
+from statistics import NormalDist
 
 __all__ = ["compare_counts", "compare_shares", "wilson_interval"]
 
-_Z95 = float(stats.norm.ppf(0.975))
+# scipy is imported inside the tests that need it: importing scipy.stats at module level costs
+# every `threatscope` command about 3 s.
+_Z95 = NormalDist().inv_cdf(0.975)
 
 
 def wilson_interval(successes: float, total: float, z: float = _Z95) -> tuple[float, float]:
@@ -29,6 +30,8 @@ def compare_shares(k_now: float, n_now: float, k_before: float, n_before: float)
     window is empty). Fractional counts are rounded: the test needs whole incidents."""
     if n_now <= 0 or n_before <= 0:
         return None
+    from scipy import stats
+
     a, c = round(k_now), round(k_before)
     table = [[a, max(0, round(n_now) - a)], [c, max(0, round(n_before) - c)]]
     return float(stats.fisher_exact(table).pvalue)
@@ -39,4 +42,6 @@ def compare_counts(now: int, before: int) -> float | None:
     (exact conditional binomial test of now out of now + before at 1/2)."""
     if now + before == 0:
         return None
+    from scipy import stats
+
     return float(stats.binomtest(now, now + before, 0.5).pvalue)
