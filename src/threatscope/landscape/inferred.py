@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from threatscope.landscape.facts import EPOCH
-from threatscope.landscape.selection import Filters, _victim_clause, day_number
+from threatscope.landscape.selection import Filters, day_number, victim_clause
 from threatscope.landscape.window import Window
 
 __all__ = ["inferred_nexus"]
@@ -27,7 +27,7 @@ def _unattributed(
     conn: sqlite3.Connection, window: Window, filters: Filters
 ) -> dict[int, dict[str, Any]]:
     params: list[object] = [day_number(window.start), day_number(window.end)]
-    victims = _victim_clause(filters, params).replace("i.fact", "f.fact")
+    victims = victim_clause(filters, params, fact="f.fact")
     counted = ["unknown", *filters.actor_categories]
     params.extend(counted)
     rows = conn.execute(

@@ -20,7 +20,7 @@ from threatscope.errors import ConfigError
 from threatscope.landscape.facts import EPOCH
 from threatscope.taxonomy import CATEGORIES, STATE_CATEGORIES, region_members, sectors
 
-__all__ = ["Filters", "latest_day", "select"]
+__all__ = ["Filters", "day_number", "latest_day", "select", "victim_clause"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,9 @@ def latest_day(conn: sqlite3.Connection) -> date | None:
     return None if row[0] is None else date.fromordinal(EPOCH.toordinal() + row[0])
 
 
-def _victim_clause(filters: Filters, params: list[object]) -> str:
+def victim_clause(filters: Filters, params: list[object], fact: str = "i.fact") -> str:
+    """` AND EXISTS (…)` restricting `fact` (a column) to incidents with a victim that passes the
+    sector, region and country filters; "" without such filters. Appends its parameters."""
     conditions = []
     if filters.sector:
         within = sorted(sectors().within(filters.sector))
@@ -86,7 +88,7 @@ def _victim_clause(filters: Filters, params: list[object]) -> str:
         return ""
     # One victim row carries both its sector and its country, so both must hold for one victim.
     return (
-        " AND EXISTS (SELECT 1 FROM incident_victims v WHERE v.fact = i.fact AND "
+        f" AND EXISTS (SELECT 1 FROM incident_victims v WHERE v.fact = {fact} AND "
         + " AND ".join(conditions)
         + ")"
     )
@@ -101,7 +103,7 @@ def select(conn: sqlite3.Connection, first: date, last: date, filters: Filters) 
             f" ({','.join('?' * len(filters.sources))}))"
         )
         params.extend(filters.sources)
-    extra += _victim_clause(filters, params)
+    extra += victim_clause(filters, params)
     categories = list(filters.actor_categories)
     state = list(STATE_CATEGORIES)
     conn.execute("DROP TABLE IF EXISTS temp.landscape_raw")
