@@ -128,7 +128,8 @@ def test_store_keeps_provenance_and_is_idempotent(
     assert imports[-1]["path"] == str(report_file.resolve())
 
 
-def test_missing_file_exits_2(tmp_path: Path) -> None:
-    result = run(tmp_path / "kb.db", "extract", str(tmp_path / "nope.pdf"))
+def test_missing_file_exits_2_and_creates_no_database(tmp_path: Path) -> None:
+    result = run(tmp_path / "kb.db", "extract", str(tmp_path / "nope.pdf"), "--store")
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+    assert not (tmp_path / "kb.db").exists()

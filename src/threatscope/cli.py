@@ -645,8 +645,10 @@ def extract_(
 
     store: Store | None = None
     with _errors():
-        if store_it or State.db.is_file():
-            store = open_store(State.db, create=store_it)
+        # The knowledge base resolves names if it exists; it is created only once the file has
+        # been read, so unreadable input leaves no new database behind.
+        if State.db.is_file():
+            store = open_store(State.db, create=False)
         classifier = _technique_model(model)
     try:
         with _errors(), err.status(f"Reading {file}…", spinner="dots"):
@@ -656,8 +658,9 @@ def extract_(
             with _errors():
                 _write_bundle(bundle, stix)
         report = None
-        if store_it and store is not None:
+        if store_it:
             with _errors():
+                store = store or open_store(State.db, create=True)
                 report = write_objects(store, "extract", file, stix["objects"])
     finally:
         if store is not None:
