@@ -6,12 +6,12 @@
 T (temperature) and b (the "unknown/other" logit) are fitted by `fit_calibration` and shipped as
 data in `calibration.json`, so a given knowledge base and evidence always give the same numbers.
 The fit minimises the negative log-likelihood of the truth on *fitting* cases only: the
-`attack-reports` protocol (evaluate.py) with seeds `FIT_SEEDS` (never the reporting seeds),
-where every
-`OPEN_SET_EVERY`-th case has its true actor removed from the knowledge base altogether so that
-"unknown/other" is the right answer there (an intrusion by a group the knowledge base does not
-know). Without those cases b would run off to minus infinity and the engine would never admit
-ignorance.
+`attack-reports` protocol (evaluate.py) with seeds `FIT_SEEDS` (never the reporting seeds), where
+every `OPEN_SET_EVERY`-th case has its true actor removed from the knowledge base altogether so
+that "unknown/other" is the right answer there (an intrusion by a group the knowledge base does
+not know). Without those cases b would run off to minus infinity and the engine would never
+admit ignorance. The calibration shipped was fitted on ATT&CK Enterprise 18.1 and the MISP
+galaxy; `bench/tune_attribution.py` refits it.
 """
 
 from __future__ import annotations
