@@ -88,6 +88,11 @@ def test_common_words_are_not_taken_for_names(kb: Path) -> None:
     assert {m["name"] for m in found["malware"]} == {"Agent.btz", "Uroburos"}
     assert [a["name"] for a in found["actors"]] == ["Turla"]
     assert found["tools"] == []  # "in C" is not the INC tool
+    # Places and nationalities are software only when the text says so.
+    found = find_entities(gazetteer, "Turkish banks in Cuba were hit by the Cuba ransomware.")
+    assert [m["name"] for m in found["malware"]] == ["Cuba"]
+    assert [m["text"] for m in found["malware"][0]["mentions"]] == ["Cuba"]
+    assert found["malware"][0]["mentions"][0]["start"] == 38
 
 
 def test_bundle_imports_cleanly_and_references_kb_objects(

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["described_nexus"]
+__all__ = ["DEMONYMS", "described_nexus"]
 
-_DEMONYMS = {
+DEMONYMS = {
     "china": "CN", "chinese": "CN", "people's republic of china": "CN", "prc": "CN",
     "russia": "RU", "russian": "RU",
     "iran": "IR", "iranian": "IR",
@@ -33,7 +33,7 @@ _DEMONYMS = {
     "nigeria": "NG", "nigerian": "NG",
     "brazil": "BR", "brazilian": "BR",
 }  # fmt: skip
-_NAME = "|".join(sorted((re.escape(k) for k in _DEMONYMS), key=len, reverse=True))
+_NAME = "|".join(sorted((re.escape(k) for k in DEMONYMS), key=len, reverse=True))
 _SELF = (
     # "is a (suspected) China-based / North Korean state-sponsored / Iranian threat group"
     rf"\b(?:is|are|was|be|by)\s+(?:a|an|the)?\s*(?:suspected|likely|alleged|probable|possibly)?\s*"
@@ -59,4 +59,4 @@ def described_nexus(description: str | None) -> str | None:
     if not found:
         return None
     phrase = (found.group("a") or found.group("b")).lower()
-    return _DEMONYMS.get(phrase)
+    return DEMONYMS.get(phrase)

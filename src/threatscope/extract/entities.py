@@ -16,6 +16,7 @@ from typing import Any
 
 import pycountry
 
+from threatscope.actors.described_nexus import DEMONYMS
 from threatscope.countries import country_name
 from threatscope.extract.gazetteer import Entry, Gazetteer, Mention
 from threatscope.names import normalise_name
@@ -156,8 +157,10 @@ def build_gazetteer(store: SQLiteStore | None) -> Gazetteer:
     software: dict[str, Entry] = {}
     if store is not None:
         entries, software = _kb_entries(store)
-    entries += _galaxy_entries(software) + _country_entries() + _sector_entries()
-    return Gazetteer(entries, _common_words(store))
+    countries = _country_entries()
+    entries += _galaxy_entries(software) + countries + _sector_entries()
+    places = {entry.spelling for entry in countries} | set(DEMONYMS)
+    return Gazetteer(entries, _common_words(store), places)
 
 
 def find_entities(gazetteer: Gazetteer, text: str) -> dict[str, list[dict[str, Any]]]:

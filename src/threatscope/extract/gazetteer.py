@@ -8,7 +8,8 @@ counts only when written with a capital or digit, and, if it is also an ordinary
 in lower case in ATT&CK's technique prose or in the same document), only when written with an
 internal capital or a digit ("PowerShell", "Agent.BTZ"). An all-capitals short name ("SEA")
 must be written in capitals; a name of several words must be matched by as many words ("in C"
-is not "INC").
+is not "INC"). A one-word name that is also a place or a nationality ("Cuba", "Turkish") counts
+as software only when a word like "ransomware" or "backdoor" follows it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-']*[A-Za-z0-9]|[A-Za-z0-9]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
 _MAX_TOKENS = 6
 _MIN_NORM = 3
+_SOFTWARE_CUES = {
+    "ransomware", "malware", "rat", "backdoor", "loader", "stealer", "trojan", "botnet",
+    "wiper", "implant", "dropper", "downloader", "infostealer", "family", "variant",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,14 @@ def sentences(text: str) -> Iterator[tuple[int, int]]:
 
 
 class Gazetteer:
-    def __init__(self, entries: Iterable[Entry], common_words: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        entries: Iterable[Entry],
+        common_words: set[str] | None = None,
+        place_words: set[str] | None = None,
+    ) -> None:
         self._by_norm: dict[str, list[Entry]] = {}
+        self._places = {normalise_name(word) for word in place_words or ()}
         for entry in entries:
             norm = normalise_name(entry.spelling)
             if len(norm) < _MIN_NORM and entry.kind not in ("country",):
@@ -74,6 +85,7 @@ class Gazetteer:
 
     def find(self, text: str, kinds: set[str] | None = None) -> list[Mention]:
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        words = [text[s:e].casefold() for s, e in tokens]
         lower_words = {text[s:e] for s, e in tokens if text[s:e].islower()}
         bounds = list(sentences(text))
         mentions: list[Mention] = []
@@ -88,7 +100,13 @@ class Gazetteer:
                 if not entries:
                     continue
                 entries = [e for e in entries if kinds is None or e.kind in kinds]
-                entries = [e for e in entries if self._plausible(e, surface, size, lower_words)]
+                following = words[i + size] if i + size < len(words) else ""
+                entries = [
+                    e
+                    for e in entries
+                    if self._plausible(e, surface, size, lower_words)
+                    and not self._place_not_software(e, surface, size, following)
+                ]
                 if not entries:
                     continue
                 sentence = _sentence_of(bounds, start, text)
@@ -99,6 +117,11 @@ class Gazetteer:
                 break
             i += matched or 1
         return mentions
+
+    def _place_not_software(self, entry: Entry, surface: str, size: int, following: str) -> bool:
+        if entry.kind not in ("malware", "tool") or size != 1:
+            return False
+        return normalise_name(surface) in self._places and following not in _SOFTWARE_CUES
 
     def _plausible(self, entry: Entry, surface: str, size: int, lower_words: set[str]) -> bool:
         if entry.kind == "sector":
