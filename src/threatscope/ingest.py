@@ -61,7 +61,7 @@ def write_objects(
             objects, source=source_name, path=str(path.resolve()), progress=progress
         )
         if report.added or report.updated:
-            _refresh_derived(writer)
+            _refresh_derived(writer, [objects])
     return report
 
 
@@ -129,13 +129,19 @@ def store_feeds(store: Store, loaded: list[LoadedFeed]) -> list[ImportReport]:
         for feed, path, objects in loaded:
             reports.append(writer.upsert(objects, source=feed.source, path=str(path.resolve())))
         if any(r.added or r.updated for r in reports):
-            _refresh_derived(writer)
+            _refresh_derived(writer, [objects for _, _, objects in loaded])
     return reports
 
 
-def _refresh_derived(writer: Writer) -> None:
+# Incident facts read incident objects and ATT&CK technique names, nothing else (an actor's
+# nexus is joined at query time): other imports need not rebuild them.
+_FACT_TYPES = frozenset({"incident", "attack-pattern"})
+
+
+def _refresh_derived(writer: Writer, batches: list[list[dict]]) -> None:
     resolve_actors(writer)
-    refresh_incident_facts(writer)
+    if any(obj.get("type") in _FACT_TYPES for objects in batches for obj in objects):
+        refresh_incident_facts(writer)
 
 
 def _feed_names() -> str:
