@@ -10,7 +10,14 @@ import numpy as np
 from threatscope.attribution.calibrate import Calibration, load_calibration, posterior
 from threatscope.attribution.evidence import Evidence, ResolvedEvidence, resolve
 from threatscope.attribution.profiles import Profiles, build_profiles
-from threatscope.attribution.score import Matrices, Scores, actor_rows, build_matrices, score
+from threatscope.attribution.score import (
+    Matrices,
+    Scores,
+    actor_rows,
+    build_matrices,
+    score,
+    unprofiled,
+)
 from threatscope.countries import country_name
 
 __all__ = ["attribute", "estimative", "matrices_for", "nexus_label", "rank"]
@@ -28,6 +35,14 @@ _ESTIMATIVE = (
 _CONFIDENT = 0.55  # a verdict names an actor or a nexus only from "likely" upwards
 _LEANING = 0.3
 _MAX_REASONS = 8
+_PLURAL = {
+    "technique": "techniques and software",
+    "software": "techniques and software",
+    "sector": "victim sectors",
+    "country": "victim countries",
+    "cve": "CVEs",
+    "ioc": "indicators",
+}
 _MATRICES: dict[int, tuple[Profiles, Matrices]] = {}
 
 
@@ -147,6 +162,12 @@ def _reasons(actor_index: int, scores: Scores, mats: Matrices) -> list[dict[str,
             why = f"{shown} in the actor's profile ({sources})" if sources else shown
         elif strength > 0:
             why = f"{shown}: near match, {how}"
+        elif actor.nexus and unprofiled(mats, kind)[actor_index]:
+            more = "more" if value > 0 else "less"
+            why = (
+                f"{shown}: {more} common among {nexus_label(actor.nexus)} actors than among all;"
+                f" nothing is known of this actor's own {_PLURAL.get(kind, kind)}"
+            )
         else:
             why = f"{shown} not in the actor's profile"
         if weight < 1.0 and kind == "technique":

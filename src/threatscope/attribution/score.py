@@ -29,7 +29,15 @@ from threatscope.taxonomy import sectors
 _MATRIX_KINDS = (*KINDS, "technique_own")
 _VOCAB_OF = {kind: kind for kind in KINDS} | {"technique_own": "technique"}
 
-__all__ = ["Matrices", "Params", "Scores", "actor_rows", "build_matrices", "score"]
+__all__ = [
+    "Matrices",
+    "Params",
+    "Scores",
+    "actor_rows",
+    "build_matrices",
+    "score",
+    "unprofiled",
+]
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,11 @@ class Params:
     evidence_via_software: float = 0.15  # evidence software -> the techniques it uses
     related_sector: float = 0.5
     translation: float = 0.5  # share of P(e|actor) that comes through co-occurrence
+    # Actors known only by name, nexus and perhaps victims (most MISP clusters) are scored on
+    # tradecraft as a typical actor of their nexus, smoothed with this many pseudo-actors of
+    # the global background: ShadowPad then speaks for China-nexus actors ATT&CK does not
+    # profile and against others. None: such actors stay neutral (LLR 0).
+    nexus_scale: float | None = 10.0
     common_share: float = 0.1
     common_cap: float = 1.0
     time_rho: float = 0.5
@@ -87,6 +100,7 @@ class Matrices:
     # learns from the very items it holds out.
     cooc: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     edits: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    nexus_onehot: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # codes x actors
 
     def holdings(self) -> np.ndarray:
         return np.hstack([self.m["technique"] >= 1.0, self.m["software"] >= 1.0]).astype(float)
@@ -107,7 +121,16 @@ class Matrices:
         new = np.hstack([m["technique"][index] >= 1.0, m["software"][index] >= 1.0])
         edits = (*self.edits, (old.astype(float), new.astype(float)))
         return Matrices(
-            self.profiles, self.params, self.vocab, m, n, span, self.children, self.cooc, edits
+            self.profiles,
+            self.params,
+            self.vocab,
+            m,
+            n,
+            span,
+            self.children,
+            self.cooc,
+            edits,
+            self.nexus_onehot,
         )
 
 
@@ -195,6 +218,10 @@ def build_matrices(profiles: Profiles, params: Params | None = None) -> Matrices
     mats = Matrices(profiles, params, vocab, m, n, span, children)
     held = mats.holdings()
     mats.cooc = held.T @ held
+    codes = sorted({a.nexus for a in profiles.actors if a.nexus})
+    mats.nexus_onehot = np.array(
+        [[a.nexus == code for a in profiles.actors] for code in codes], dtype=np.float64
+    ).reshape(len(codes), count)
     return mats
 
 
@@ -253,7 +280,8 @@ def score(evidence: ResolvedEvidence, mats: Matrices) -> Scores:
         if base in ("technique", "software") and params.translation > 0:
             lam = params.translation
             fit = (1 - lam) * fit + lam * _translation(mats, base, idx)
-        theta = (mass[:, None] * fit + mu * q) / (mass[:, None] + mu)
+        prior = _nexus_prior(mats, matrix[:, idx], mass, unprofiled(mats, base), q)
+        theta = (mass[:, None] * fit + mu * prior) / (mass[:, None] + mu)
         llr = np.log(theta / q) * weights * params.weight[base]
         # "Common" is judged by the share of profiled actors holding the item, not by q.
         share = (matrix[:, idx] >= 1.0).sum(axis=0) / max(int(profiled.sum()), 1)
@@ -301,6 +329,36 @@ def _translation(mats: Matrices, kind: str, idx: np.ndarray) -> np.ndarray:
     held = mats.holdings()
     count = held.sum(axis=1)
     return (held @ p_given) / np.maximum(count, 1.0)[:, None]
+
+
+def unprofiled(mats: Matrices, kind: str) -> np.ndarray:
+    """Actors that nothing is known of for this kind of evidence. Techniques and software count
+    together: a group ATT&CK documents without software is profiled, only not a tool user."""
+    if kind in ("technique", "software"):
+        return (mats.n["technique"] + mats.n["software"]) <= 0
+    return mats.n[kind] <= 0
+
+
+def _nexus_prior(
+    mats: Matrices, columns: np.ndarray, mass: np.ndarray, unprofiled: np.ndarray, q: np.ndarray
+) -> np.ndarray:
+    """actors x items: P(item | actor) for actors nothing is known of, as for a random known
+    actor of their nexus (the mean of those actors' profiles, with nexus_scale pseudo-actors
+    at the background q); q for everyone else, as for actors with no nexus. The mean, not the
+    pooled mass: one prolific group's tools are not what every actor of its nexus uses."""
+    scale = mats.params.nexus_scale
+    onehot = mats.nexus_onehot
+    prior = np.broadcast_to(q, columns.shape).copy()
+    if scale is None or not onehot.size:
+        return prior
+    known = mass > 0
+    fit = np.where(known[:, None], columns / np.maximum(mass, 1e-12)[:, None], 0.0)
+    members = (onehot.sum(axis=0) > 0) & unprofiled
+    # Each actor's nexus without itself: a group alone in its nexus must not become its own prior.
+    total = (onehot.T @ (onehot @ fit))[members] - fit[members]
+    count = (onehot.T @ (onehot @ known))[members] - known[members]
+    prior[members] = (total + scale * q) / (count + scale)[:, None]
+    return prior
 
 
 def _in_block(offset: int, width: int, size: int) -> np.ndarray:
