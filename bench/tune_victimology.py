@@ -21,13 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_infer_nexus import DATA, knowledge_base, load_cases, measure  # noqa: E402
-
-from threatscope.attribution import engine  # noqa: E402
-from threatscope.attribution.calibrate import Calibration  # noqa: E402
-from threatscope.attribution.evaluate import fit_calibration  # noqa: E402
-from threatscope.attribution.profiles import build_profiles  # noqa: E402
-from threatscope.attribution.score import Params, build_matrices  # noqa: E402
+from bench_infer_nexus import DATA, knowledge_base, load_cases, measure
+from threatscope.attribution import engine
+from threatscope.attribution.calibrate import Calibration
+from threatscope.attribution.evaluate import fit_calibration
+from threatscope.attribution.profiles import build_profiles
+from threatscope.attribution.score import Params, build_matrices
 
 CSV = DATA / "incidents/eurepoc-1.1/EuRepoC_Global_Database_1.1.csv"
 

@@ -42,10 +42,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Params:
-    """Model constants. mu (technique 150, software 10) was chosen by bench/tune_attribution.py
-    (software 2/5/10/25 x technique 60/150, lowest multi-class Brier on the attack-reports
-    protocol with tuning seed 1002, calibration refitted per setting on the fitting seeds);
-    the rest are set a priori."""
+    """Model constants. bench/tune_attribution.py chose mu (technique 150, software 10; grid
+    software 2/5/10/25 x technique 60/150) and then the technique and software weights (0.7 and
+    1.4: software says more per item than a technique; ten pairs tried) by the lowest
+    multi-class Brier on the attack-reports protocol with tuning seeds, the calibration refitted
+    per setting on the fitting seeds. bench/tune_victimology.py chose the sector and country
+    weights and nexus_scale on the EuRepoC tuning half. The rest are set a priori."""
 
     # Dirichlet smoothing mass per kind: how many background draws a profile is worth.
     mu: dict[str, float] = field(
@@ -60,8 +62,8 @@ class Params:
     )
     weight: dict[str, float] = field(
         default_factory=lambda: {
-            "technique": 1.0,
-            "software": 1.0,
+            "technique": 0.7,
+            "software": 1.4,
             "cve": 1.0,
             "ioc": 1.0,
             "sector": 1.0,
