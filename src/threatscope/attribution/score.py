@@ -1,18 +1,21 @@
 """Evidence x profiles -> one log-likelihood-ratio score per actor.
 
-For an evidence item e of some kind (technique, software, ...) and actor a:
+For an evidence item e of some kind (technique, software, ...) and actor a with profile mass
+n(a) = sum_e m(a, e) of that kind:
 
-    bg(e)   = (sum_a m(a, e) + 0.5) / (N_kind + 1)         how common e is among profiled actors
-    rho(a)  = n(a) / (n(a) + kappa)                        how complete a's profile of that kind is
-    P(e|a)  = rho(a) * (m(a, e) + alpha * bg(e)) / (1 + alpha) + (1 - rho(a)) * bg(e)
-    LLR     = log(P(e|a) / bg(e))
+    q(e)      = (sum_a m(a, e) + 0.5) / (sum_a n(a) + 0.5 * items)     how common e is
+    fit(a, e) = (1 - lam) * m(a, e) / n(a) + lam * translation(a, e)
+    P(e|a)    = (n(a) * fit(a, e) + mu * prior(a, e)) / (n(a) + mu)    Dirichlet smoothing
+    LLR       = weight(kind) * log(P(e|a) / q(e))
 
 m(a, e) in [0, 1] is 1 when a's profile holds e and a fraction for near misses (a sibling or
-parent technique, a technique a's software is known to use, a parent sector). A match on a rare
-item earns about log(1/bg) (its IDF); a miss costs at most log(1 + 1/alpha); an actor with no
-profile of that kind is neutral (rho = 0). Items at least `common_share` of actors share
-(Cobalt Strike, Mimikatz, T1059) add at most `common_cap` nats per kind between them, so shared
-tooling cannot carry an attribution on its own. Kinds are then weighted and summed.
+parent technique, a technique a's software is known to use, a parent sector). translation is
+P(e | a) through co-occurrence with what a holds. prior(a, e) is q(e), except for actors nothing
+is known of for this kind that have a nexus: for them it is what the other actors of their nexus
+hold (`_nexus_prior`). A match on a rare item earns about log(1/q) (its IDF); T1059 earns
+little. Items at least `common_share` of actors share (Cobalt Strike, Mimikatz, T1059) add at
+most `common_cap` nats per kind between them, so shared tooling cannot carry an attribution on
+its own. Kinds are weighted and summed.
 """
 
 from __future__ import annotations
