@@ -23,7 +23,8 @@ Metrics: top-1 / top-3 (a truth actor among the first 1 / 3 candidates), nexus a
 probable nexus is the truth actor's; cases whose truth has a nexus), ECE over 10 bins and Brier
 score, both of the top-1 candidate one-vs-rest (confidence = its probability, outcome = it is
 right); also the multi-class Brier over all candidates plus unknown/other. The baseline ranks
-actors by Jaccard overlap of technique+software sets (no weights, no calibration).
+actors by Jaccard overlap of technique+software sets (no weights, no calibration); the nexus
+baseline always answers the nexus most common among the cases' truths.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -235,6 +236,8 @@ def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     confidence = [r["p_top"] for r in rows]
     correct = [r["top1"] for r in rows]
     base_nexus = [r for r in with_nexus if r["baseline_nexus"] is not None]
+    truths = Counter(r["truth_nexus"] for r in with_nexus)
+    majority = truths.most_common(1)[0] if truths else (None, 0)
     return {
         "n": n,
         "top1": float(np.mean(correct)) if n else 0.0,
@@ -245,6 +248,11 @@ def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "ece": expected_calibration_error(confidence, correct),
         "brier": brier_top1(confidence, correct),
         "brier_multiclass": float(np.mean([r["brier_mc"] for r in rows])) if n else 0.0,
+        # Always answering the nexus most common among these cases' truths.
+        "baseline_majority_nexus": {
+            "nexus": majority[0],
+            "nexus_accuracy": majority[1] / len(with_nexus) if with_nexus else 0.0,
+        },
         "mean_confidence": float(np.mean(confidence)) if n else 0.0,
         "baseline_jaccard": {
             "top1": float(np.mean([r["baseline_top1"] for r in rows])) if n else 0.0,

@@ -185,3 +185,10 @@ def print_evaluation(console: Console, result: dict[str, Any]) -> None:
             + ", ".join(f"{k} {v:.3f}" for k, v in baseline.items() if isinstance(v, float)),
             highlight=False,
         )
+    majority = result.get("baseline_majority_nexus")
+    if majority and majority["nexus"]:
+        console.print(
+            f"baseline (always {majority['nexus']}): nexus_accuracy"
+            f" {majority['nexus_accuracy']:.3f}",
+            highlight=False,
+        )
