@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from threatscope.attribution.infrastructure import value_links
 from threatscope.countries import to_iso2
 from threatscope.taxonomy import sectors
 
@@ -28,7 +29,6 @@ __all__ = ["KINDS", "ActorProfile", "Profiles", "Use", "build_profiles", "clear_
 
 KINDS = ("technique", "software", "cve", "ioc", "sector", "country")
 _ACTOR_TYPES = ("intrusion-set", "threat-actor")
-_QUOTED = re.compile(r"=\s*'((?:[^'\\]|\\.)*)'")
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 _EPOCH = date(1970, 1, 1)
 
@@ -195,7 +195,6 @@ def _build(conn: Any) -> Profiles:
     # Relationships, current and not deprecated; JSON only for those whose text we need.
     software_techniques: dict[str, set[str]] = defaultdict(set)
     actor_uses: list[dict[str, Any]] = []
-    indicates: list[tuple[str, str]] = []
     for source, rel_type, target, doc in conn.execute(
         "SELECT r.source_ref, r.relationship_type, r.target_ref,"
         " CASE WHEN r.relationship_type IN ('uses', 'targets')"
@@ -203,13 +202,11 @@ def _build(conn: Any) -> Profiles:
         "  OR r.source_ref LIKE 'threat-actor--%') THEN o.json END"
         " FROM relationships r JOIN objects o ON o.id = r.id"
         " WHERE o.revoked = 0 AND o.deprecated = 0"
-        " AND r.relationship_type IN ('uses', 'attributed-to', 'indicates', 'targets')"
+        " AND r.relationship_type IN ('uses', 'attributed-to', 'targets')"
     ):
         if rel_type == "attributed-to":
             if source in campaigns and target in member_actor:
                 campaigns[source]["actors"].add(member_actor[target])
-        elif rel_type == "indicates":
-            indicates.append((source, target))
         elif doc is not None:
             actor_uses.append(orjson.loads(doc))
         elif rel_type == "uses" and target in technique_ids and source in software_names:
@@ -254,7 +251,17 @@ def _build(conn: Any) -> Profiles:
 
     _actor_objects(conn, member_actor, by_id)
     _incidents(conn, member_actor, by_id)
-    ioc_index = _iocs(conn, indicates, member_actor, software_names)
+    links = value_links(
+        conn,
+        member_actor,
+        {cid: camp["actors"] for cid, camp in campaigns.items()},
+        set(software_names),
+    )
+    ioc_index = {value: set(targets) for value, targets in links.items()}
+    for value, targets in links.items():
+        for target, label in targets.items():
+            if target in by_id:
+                by_id[target].items["ioc"][value].add(label)
     return Profiles(
         actors=actors,
         technique_ids=technique_ids,
@@ -346,33 +353,3 @@ def _incidents(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorPr
             year = date.fromordinal(when)
             for actor in facts[fact]:
                 by_id[actor].years.append(year.year + (year.month - 0.5) / 12)
-
-
-def _iocs(
-    conn: Any,
-    indicates: list[tuple[str, str]],
-    member_actor: dict[str, str],
-    software_names: dict[str, str],
-) -> dict[str, set[str]]:
-    """Observable values of indicators that point at an actor or a software, by value."""
-    targets: dict[str, set[str]] = defaultdict(set)
-    for indicator, target in indicates:
-        if target in member_actor:
-            targets[indicator].add(member_actor[target])
-        elif target in software_names:
-            targets[indicator].add(target)
-    index: dict[str, set[str]] = defaultdict(set)
-    if not targets:
-        return {}
-    ids = list(targets)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for object_id, doc in conn.execute(
-            f"SELECT id, json FROM objects WHERE id IN ({','.join('?' * len(chunk))})"
-            " AND revoked = 0",
-            chunk,
-        ):
-            pattern = str(orjson.loads(doc).get("pattern") or "")
-            for value in _QUOTED.findall(pattern):
-                index[value.replace("\\'", "'").replace("\\\\", "\\").lower()] |= targets[object_id]
-    return dict(index)

@@ -86,6 +86,7 @@ class Params:
     # the global background: ShadowPad then speaks for China-nexus actors ATT&CK does not
     # profile and against others. None: such actors stay neutral (LLR 0).
     nexus_scale: float | None = 10.0
+    ioc_match: float = 50.0  # likelihood ratio of an exact infrastructure match (a priori)
     common_share: float = 0.1
     common_cap: float = 1.0
     time_rho: float = 0.5
@@ -277,6 +278,12 @@ def score(evidence: ResolvedEvidence, mats: Matrices) -> Scores:
         matrix = mats.m[kind]
         mass = matrix.sum(axis=1)
         profiled = mats.n[kind] > 0
+        if base == "ioc":
+            llr = _ioc_llr(matrix[:, idx], params) * weights * params.weight[base]
+            total += llr.sum(axis=1)
+            assessable |= profiled
+            parts.extend((base, item, float(w), llr[:, j]) for j, (_, item, w) in enumerate(cols))
+            continue
         column = matrix.sum(axis=0)
         # Background: the items' share of all profile mass (query likelihood, Dirichlet prior).
         q = (column[idx] + 0.5) / (column.sum() + 0.5 * matrix.shape[1])
@@ -370,6 +377,15 @@ def _in_block(offset: int, width: int, size: int) -> np.ndarray:
     mask = np.zeros(size)
     mask[offset : offset + width] = 1.0
     return mask
+
+
+def _ioc_llr(held: np.ndarray, params: Params) -> np.ndarray:
+    """An observable is not drawn from a small vocabulary like techniques: the chance that an
+    unrelated intrusion shows this exact IP, domain or hash is tiny, so a match is worth
+    `ioc_match`:1, shared among the actors known to hold it. Infrastructure lists are never
+    complete, so an actor without the value is not penalised."""
+    holders = (held >= 1.0).sum(axis=0)
+    return np.where(held >= 1.0, np.log1p(params.ioc_match / np.maximum(holders, 1)), 0.0)
 
 
 def _time_llr(year: float, mats: Matrices) -> np.ndarray:

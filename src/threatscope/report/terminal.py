@@ -148,6 +148,7 @@ def print_attribution(console: Console, result: dict[str, Any]) -> None:
         )
         return
     nexus = ", ".join(f"{n['nexus']} {_pct(n['probability'])}" for n in result["nexus"][:6])
+    nexus = nexus or "no candidate has a known nexus"
     console.print(f"nexus: {nexus}; unknown/other {_pct(result['unknown'])}", highlight=False)
     table = Table(title="Candidates", title_justify="left")
     for column in ("actor", "nexus", "probability", "strongest evidence"):
