@@ -204,6 +204,12 @@ def test_extract_and_eval_commands_use_a_saved_model(
     assert summary["technique_model"].startswith("trained model")
     found = {t["id"] for t in summary["techniques"]}
     assert found & {"T1566", "T1566.001"} and "T1486" in found, found
+    # attribute --text reads the report through the same model.
+    command = ["--db", kb.location, "attribute", "--text", str(report), "--json"]
+    attributed = runner.invoke(app, [*command, "--model", str(model_path)])
+    assert attributed.exit_code == 0, attributed.output
+    used = orjson.loads(attributed.stdout)["evidence_used"]["techniques"]
+    assert set(used) == found | {t.split(".")[0] for t in found}, used
     evaluation = runner.invoke(
         app, ["eval", "techniques", "--model", str(model_path), "--data", str(tmp_path)]
     )

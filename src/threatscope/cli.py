@@ -715,6 +715,7 @@ def attribute_(
     text: Annotated[
         Path | None, typer.Option("--text", help="A report to read through `extract`.")
     ] = None,
+    model: ModelOption = None,
     json: JsonOption = False,
 ) -> None:
     """Which actor, and which nexus, best explains the evidence: calibrated probabilities."""
@@ -733,8 +734,9 @@ def attribute_(
         if text is not None:
             from threatscope.extract.document import extract_file
 
+            classifier = _technique_model(model)
             with err.status(f"Reading {text}…", spinner="dots"):
-                summary = extract_file(text, store).summary()
+                summary = extract_file(text, store, classifier).summary()
             evidence = evidence.merged(evidence_from_summary(summary))
         if evidence.is_empty():
             raise typer.BadParameter("give some evidence: --technique, --software, --text, …")
