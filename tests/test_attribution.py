@@ -23,6 +23,7 @@ from threatscope.attribution.engine import matrices_for
 from threatscope.attribution.evaluate import evaluate_attribution
 from threatscope.attribution.evidence import resolve
 from threatscope.attribution.score import build_matrices, score, unprofiled
+from threatscope.attribution.victims import victim_countries
 from threatscope.ingest import run_import
 from threatscope.store import SQLiteStore, open_store
 
@@ -139,6 +140,29 @@ def test_estimative_bands() -> None:
     assert estimative(0.99) == "almost certain"
 
 
+def _country(code: str, text: str, sentence: str) -> dict[str, Any]:
+    return {"id": code, "mentions": [{"text": text, "sentence": sentence}]}
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence", "victim"),
+    [
+        ("Taiwan", "The group compromised three semiconductor firms in Taiwan.", True),
+        ("Ukraine", "Sandworm's attack on Ukraine's power grid in 2015.", True),
+        ("Germany", "Lures in German targeted ministries in Germany and Austria.", True),
+        ("Chinese", "Chinese threat actors targeted telecoms in the region.", False),
+        ("Iran", "The campaign against Israel is linked to Iran by the researchers.", False),
+        ("Russia", "Russia-based operators compromised the software vendor.", False),
+        ("China", "China has invested in the port of Piraeus since 2016.", False),
+        ("North Korea", "Lazarus, attributed to North Korea, targeted banks.", False),
+    ],
+)
+def test_a_country_is_a_victim_only_where_the_report_says_so(
+    text: str, sentence: str, victim: bool
+) -> None:
+    assert victim_countries([_country("XX", text, sentence)]) == (["XX"] if victim else [])
+
+
 def test_evidence_from_summary_and_bundle() -> None:
     summary = {
         "techniques": [{"id": "T1190", "name": "Exploit Public-Facing Application"}],
@@ -146,7 +170,10 @@ def test_evidence_from_summary_and_bundle() -> None:
         "iocs": [{"type": "ipv4", "value": "203.0.113.5", "warninglists": []}],
         "malware": [{"id": "malware--x", "name": "ShadowPad"}],
         "sectors": [{"id": "semiconductors"}],
-        "countries": [{"id": "TW"}],
+        "countries": [
+            _country("TW", "Taiwan", "The implant targeted chip makers in Taiwan."),
+            _country("CN", "Chinese", "Chinese state-sponsored actors targeted chip makers."),
+        ],
     }
     evidence = evidence_from_summary(summary)
     assert evidence.techniques == ["T1190"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threatscope.attribution.profiles import Profiles
+from threatscope.attribution.victims import victim_countries
 from threatscope.countries import to_iso2
 from threatscope.errors import ConfigError
 from threatscope.names import normalise_name
@@ -191,7 +192,9 @@ def evidence_from_summary(summary: dict[str, Any]) -> Evidence:
         if isinstance(i, dict) and i.get("value") and not i.get("warninglists")
     ]
     sector_ids = [str(s["id"]) for s in summary.get("sectors") or () if isinstance(s, dict)]
-    countries = [str(c["id"]) for c in summary.get("countries") or () if isinstance(c, dict)]
+    countries = victim_countries(
+        [c for c in summary.get("countries") or () if isinstance(c, dict) and c.get("id")]
+    )
     return Evidence(
         techniques=techniques,
         software=software,
