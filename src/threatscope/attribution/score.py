@@ -13,9 +13,10 @@ parent technique, a technique a's software is known to use, a parent sector). tr
 P(e | a) through co-occurrence with what a holds. prior(a, e) is q(e), except for actors nothing
 is known of for this kind that have a nexus: for them it is what the other actors of their nexus
 hold (`_nexus_prior`). A match on a rare item earns about log(1/q) (its IDF); T1059 earns
-little. Items at least `common_share` of actors share (Cobalt Strike, Mimikatz, T1059) add at
-most `common_cap` nats per kind between them, so shared tooling cannot carry an attribution on
-its own. Kinds are weighted and summed.
+little. IOCs are scored apart (`_ioc_llr`): an observable is no draw from a small vocabulary.
+Items at least `common_share` of actors share (Cobalt Strike, Mimikatz, T1059) add at most
+`common_cap` nats per kind between them, so shared tooling cannot carry an attribution on its
+own. Kinds are weighted and summed.
 """
 
 from __future__ import annotations
@@ -365,11 +366,9 @@ def _nexus_prior(
         return prior
     known = mass > 0
     fit = np.where(known[:, None], columns / np.maximum(mass, 1e-12)[:, None], 0.0)
-    members = (onehot.sum(axis=0) > 0) & unprofiled
-    # Each actor's nexus without itself: a group alone in its nexus must not become its own prior.
-    total = (onehot.T @ (onehot @ fit))[members] - fit[members]
-    count = (onehot.T @ (onehot @ known))[members] - known[members]
-    prior[members] = (total + scale * q) / (count + scale)[:, None]
+    by_nexus = (onehot @ fit + scale * q) / (onehot @ known + scale)[:, None]
+    members = (onehot.sum(axis=0) > 0) & unprofiled  # they hold nothing: not in their own mean
+    prior[members] = (onehot.T @ by_nexus)[members]
     return prior
 
 
