@@ -88,6 +88,7 @@ class Params:
     # profile and against others. None: such actors stay neutral (LLR 0).
     nexus_scale: float | None = 10.0
     ioc_match: float = 50.0  # likelihood ratio of an exact infrastructure match (a priori)
+    level_unheld: bool = True  # items no actor holds count the same for every actor
     common_share: float = 0.1
     common_cap: float = 1.0
     time_rho: float = 0.5
@@ -308,6 +309,13 @@ def score(evidence: ResolvedEvidence, mats: Matrices) -> Scores:
             )
             shared = llr[:, common]
             llr[:, common] = np.where(shared > 0, shared * scale[:, None], shared)
+        unheld = matrix[:, idx].max(axis=0) <= 0
+        if params.level_unheld and unheld.any() and profiled.any():
+            # An item no actor is known to hold cannot tell known actors apart. Scored as it is,
+            # its smoothing's length term only penalises large profiles: a campaign's new tools
+            # would sink their own, well-documented author. It counts the same for every actor
+            # (the median actor's miss), so it still speaks for unknown/other.
+            llr[:, unheld] = np.median(llr[profiled][:, unheld], axis=0)
         total += llr.sum(axis=1)
         assessable |= profiled
         for j, (_, item, weight) in enumerate(cols):
