@@ -275,3 +275,19 @@ def test_actors_without_tradecraft_are_scored_as_their_nexus(kb: SQLiteStore) ->
         r.startswith("ShadowPad: more common among China-nexus actors than among all;")
         for r in reasons
     )
+
+
+def test_software_no_actor_holds_cannot_tell_actors_apart(kb: SQLiteStore) -> None:
+    mats = matrices_for(kb)
+    held = (mats.m["software"] >= 1.0).any(axis=0)
+    orphan = next(s for s, col in sorted(mats.vocab["software"].items()) if not held[col])
+    evidence = resolve(make_evidence(software=[orphan], techniques=["T1566.001"]), mats.profiles)
+    scores = score(evidence, mats)
+    part = next(p for kind, item, _, p in scores.parts if kind == "software" and item == orphan)
+    assessed = part[scores.assessable & (mats.n["software"] > 0)]
+    assert assessed.size > 100 and np.ptp(assessed) == 0 and assessed[0] < 0
+    unlevelled = build_matrices(mats.profiles, replace(mats.params, level_unheld=False))
+    before = next(p for kind, item, _, p in score(evidence, unlevelled).parts if item == orphan)[
+        scores.assessable & (mats.n["software"] > 0)
+    ]
+    assert np.ptp(before) > 1.0  # unlevelled, large profiles paid more for the same miss
