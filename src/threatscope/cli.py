@@ -754,6 +754,14 @@ def eval_attribution(
         typer.Option("--dataset", help="attack-groups, attack-reports or attack-campaigns."),
     ] = "attack-campaigns",
     seeds: Annotated[int, typer.Option("--seeds", help="How many seeds (from 0).")] = 3,
+    open_set: Annotated[
+        bool,
+        typer.Option(
+            "--open-set",
+            help="Take every 4th group out of the knowledge base (right answer: unknown/other),"
+            " as the calibration was fitted; groups and reports only.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Top-1, top-3, nexus accuracy, ECE and Brier on ATT&CK groups or campaigns."""
@@ -763,7 +771,9 @@ def eval_attribution(
     with _store() as store:
         if dataset not in known:
             raise ConfigError(f"unknown dataset {dataset!r}; known: {', '.join(known)}")
-        result = evaluate_attribution(store, dataset, tuple(range(seeds)))
+        if open_set and dataset == "attack-campaigns":
+            raise ConfigError("--open-set applies to attack-groups and attack-reports")
+        result = evaluate_attribution(store, dataset, tuple(range(seeds)), open_set=open_set)
     if json:
         _print_json(result)
         return

@@ -276,13 +276,25 @@ def _run_case(case: Case, calibration: Calibration) -> dict[str, Any]:
     p_truth = sum(float(probs[i]) for i, a in enumerate(index) if int(a) in case.truth)
     jaccard = _jaccard_rank(case)
     base_order = np.argsort(-jaccard, kind="stable")
+    top1 = bool(order.size and int(order[0]) in case.truth)
+    top3 = bool(case.truth & {int(a) for a in order[:3]})
+    p_top = float(p_sorted[0]) if p_sorted.size else 0.0
+    if not case.truth:
+        # The group is absent from the knowledge base: the right answer is unknown/other, and
+        # the answer given is whichever of it and the actors is most probable.
+        p_truth = unknown
+        top1 = unknown >= p_top
+        top3 = int((p_sorted[:3] > unknown).sum()) < 3
+        p_top = max(p_top, unknown)
     return {
         "case": case.label,
-        "top1": bool(order.size and int(order[0]) in case.truth),
-        "top3": bool(case.truth & {int(a) for a in order[:3]}),
-        "p_top": float(p_sorted[0]) if p_sorted.size else 0.0,
+        "top1": top1,
+        "top3": top3,
+        "p_top": p_top,
         "p_truth": p_truth,
-        "predicted": actors[int(order[0])].name if order.size else None,
+        "predicted": "unknown/other"
+        if unknown >= p_top or not order.size
+        else actors[int(order[0])].name,
         "truth_nexus": truth_nexus,
         "nexus_ok": _nexus_top(actors, index, probs) == truth_nexus,
         "brier_mc": float((probs**2).sum() + unknown**2 - 2 * p_truth + 1),
@@ -299,11 +311,13 @@ def evaluate_attribution(
     mode: str = "citation",
     calibration: Calibration | None = None,
     details: bool = False,
+    open_set: bool = False,
 ) -> dict[str, Any]:
     """Metrics of `dataset` (attack-groups | attack-campaigns) with the shipped calibration.
 
     Campaigns are deterministic, so `seeds` only matters for groups. Reporting seeds must differ
-    from calibration.FIT_SEEDS (checked)."""
+    from calibration.FIT_SEEDS (checked). `open_set` takes every OPEN_SET_EVERY-th group out of
+    the knowledge base, as the calibration's fitting cases do (right answer: unknown/other)."""
     if set(seeds) & set(FIT_SEEDS) and dataset != "attack-campaigns":
         raise ValueError(f"seeds {FIT_SEEDS} fit the calibration; report on others")
     started = time.perf_counter()
@@ -312,7 +326,8 @@ def evaluate_attribution(
     runs = seeds if dataset != "attack-campaigns" else (0,)
     per_seed, everything = [], []
     for seed in runs:
-        rows = [_run_case(c, calibration) for c in iter_cases(mats, dataset, seed, mode=mode)]
+        cases = iter_cases(mats, dataset, seed, open_set=open_set, mode=mode)
+        rows = [_run_case(c, calibration) for c in cases]
         everything.extend(rows)
         summary = {"seed": seed, **_summarise(rows)}
         if details:
