@@ -60,7 +60,9 @@ def main() -> None:
         engine._MATRICES.clear()
         engine._MATRICES[id(profiles)] = (profiles, build_matrices(profiles, params))
         fitted = fit_calibration(store, write=False)
-        calibration = Calibration(fitted["temperature"], fitted["unknown_logit"], fitted)
+        calibration = Calibration(
+            fitted["temperature"], fitted["unknown_logit"], fitted, fitted["size_exponent"]
+        )
         metrics = evaluate_attribution(
             store, "attack-reports", TUNING_SEEDS, calibration=calibration
         )

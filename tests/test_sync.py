@@ -212,9 +212,10 @@ def test_sync_from_the_mirror_imports_every_feed(
 
     stats = json.loads(run(db, "stats", "--json").stdout)
     assert stats["objects"] == dict(expected_objects)
-    assert stats["relationships"] == sum(
-        1 for o in live if o["type"] == "relationship"
-    ) + eurepoc["relationship"]
+    assert (
+        stats["relationships"]
+        == sum(1 for o in live if o["type"] == "relationship") + eurepoc["relationship"]
+    )
 
     # Actors were resolved in the same run: ATT&CK and MISP APT41 are one actor.
     apt41 = json.loads(run(db, "actor", "show", "G0096", "--json").stdout)

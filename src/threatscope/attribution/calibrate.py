@@ -1,9 +1,12 @@
 """Scores -> probabilities, the constants that do it, and how well they are calibrated.
 
-    P(actor a)       = exp(s_a / T) / Z          for every actor the evidence can speak to
+    P(actor a)       = exp(s_a / T(n)) / Z       for every actor the evidence can speak to
     P(unknown/other) = exp(b) / Z
+    T(n)             = T * n ** g                n: evidence items given
 
-T (temperature) and b (the "unknown/other" logit) are fitted by `fit_calibration` and shipped as
+The LLRs of n items add up as if the items were independent, and they are not (a group's
+techniques come in clusters), so the sum overstates what many items say: g > 0 tempers it. T
+(temperature), g and b (the "unknown/other" logit) are fitted by `fit_calibration` and shipped as
 data in `calibration.json`, so a given knowledge base and evidence always give the same numbers.
 The fit minimises the negative log-likelihood of the truth on *fitting* cases only: the
 `attack-reports` protocol (evaluate.py) with seeds `FIT_SEEDS` (never the reporting seeds), where
@@ -47,6 +50,10 @@ class Calibration:
     temperature: float
     unknown_logit: float
     meta: dict[str, Any]
+    size_exponent: float = 0.0  # g in T(n) = T * n ** g
+
+    def temperature_for(self, items: int) -> float:
+        return self.temperature * max(items, 1) ** self.size_exponent
 
 
 @cache
@@ -56,7 +63,12 @@ def load_calibration() -> Calibration:
         # Not fitted yet: a neutral guess (LLRs are in nats already; unknown ~ one so-so actor).
         return Calibration(1.0, 0.0, {"fitted": False})
     doc = json.loads(resource.read_text("utf-8"))
-    return Calibration(float(doc["temperature"]), float(doc["unknown_logit"]), doc)
+    return Calibration(
+        float(doc["temperature"]),
+        float(doc["unknown_logit"]),
+        doc,
+        float(doc.get("size_exponent", 0.0)),
+    )
 
 
 def save_calibration(calibration: Calibration, path: Path | None = None) -> Path:
@@ -65,39 +77,57 @@ def save_calibration(calibration: Calibration, path: Path | None = None) -> Path
         "temperature": round(calibration.temperature, 6),
         "unknown_logit": round(calibration.unknown_logit, 6),
         **calibration.meta,
+        "size_exponent": round(calibration.size_exponent, 6),
     }
     target.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
     load_calibration.cache_clear()
     return target
 
 
-def posterior(scores: np.ndarray, calibration: Calibration) -> tuple[np.ndarray, float]:
-    """Probabilities of the given actor scores and of unknown/other (they sum to 1)."""
+def posterior(
+    scores: np.ndarray,
+    calibration: Calibration,
+    items: int = 1,
+    prescaled: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Probabilities of the given actor scores (from `items` evidence items) and of
+    unknown/other (they sum to 1). `prescaled`: the part of the scores that is a likelihood
+    ratio set a priori (IOC matches), taken as it is rather than tempered."""
     if scores.size == 0:
         return scores.astype(float), 1.0
-    logits = np.append(scores / calibration.temperature, calibration.unknown_logit)
+    fixed = prescaled if prescaled is not None else np.zeros_like(scores)
+    temperature = calibration.temperature_for(items)
+    logits = np.append((scores - fixed) / temperature + fixed, calibration.unknown_logit)
     logits -= logits.max()
     weights = np.exp(logits)
     weights /= weights.sum()
     return weights[:-1], float(weights[-1])
 
 
-def fit_temperature(cases: list[tuple[np.ndarray, int | None]]) -> tuple[float, float]:
-    """(T, b) minimising the NLL of the truth; a case is (scores, index of truth or None)."""
+def fit_temperature(
+    cases: list[tuple[np.ndarray, int | None, int]],
+) -> tuple[float, float, float]:
+    """(T, b, g) minimising the NLL of the truth; a case is (scores, index of truth or None,
+    number of evidence items)."""
     from scipy.optimize import minimize
 
     def nll(theta: np.ndarray) -> float:
-        temperature, bias = float(np.exp(theta[0])), float(theta[1])
+        temperature, bias, exponent = float(np.exp(theta[0])), float(theta[1]), float(theta[2])
         total = 0.0
-        for scores, truth in cases:
-            logits = np.append(scores / temperature, bias)
+        for scores, truth, items in cases:
+            logits = np.append(scores / (temperature * max(items, 1) ** exponent), bias)
             top = logits.max()
             log_z = top + np.log(np.exp(logits - top).sum())
             total -= (logits[truth] if truth is not None else bias) - log_z
         return total / max(len(cases), 1)
 
-    result = minimize(nll, np.array([0.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-4})
-    return float(np.exp(result.x[0])), float(result.x[1])
+    result = minimize(
+        nll,
+        np.array([0.0, 0.0, 0.0]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-4, "maxiter": 2000},
+    )
+    return float(np.exp(result.x[0])), float(result.x[1]), float(result.x[2])
 
 
 def expected_calibration_error(

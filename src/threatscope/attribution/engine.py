@@ -70,7 +70,8 @@ def matrices_for(store: Any) -> Matrices:
 def rank(scores: Scores, calibration: Calibration) -> tuple[np.ndarray, np.ndarray, float]:
     """Assessable actor indices, their probabilities (same order) and P(unknown/other)."""
     index = np.flatnonzero(scores.assessable)
-    probs, unknown = posterior(scores.total[index], calibration)
+    prescaled = scores.prescaled[index] if scores.prescaled is not None else None
+    probs, unknown = posterior(scores.total[index], calibration, scores.items, prescaled)
     return index, probs, unknown
 
 

@@ -342,18 +342,20 @@ def evaluate_attribution(
         "calibration": {
             "temperature": calibration.temperature,
             "unknown_logit": calibration.unknown_logit,
+            "size_exponent": calibration.size_exponent,
         },
         "seconds": round(time.perf_counter() - started, 2),
     }
 
 
 def fit_calibration(store: Any, seeds: tuple[int, ...] = FIT_SEEDS, write: bool = True) -> dict:
-    """Fit (T, b) on the groups protocol with `seeds` and open-set cases; write calibration.json.
+    """Fit (T, b, g) on the attack-reports protocol with `seeds` and open-set cases; write
+    calibration.json.
 
     Deterministic: the cases depend only on the knowledge base and the seeds, and Nelder-Mead
-    starts from (T=1, b=0)."""
+    starts from (T=1, b=0, g=0)."""
     mats = matrices_for(store)
-    cases: list[tuple[np.ndarray, int | None]] = []
+    cases: list[tuple[np.ndarray, int | None, int]] = []
     for seed in seeds:
         for case in iter_cases(mats, "attack-reports", seed, open_set=True):
             scores = score(case.evidence, case.mats)
@@ -361,22 +363,22 @@ def fit_calibration(store: Any, seeds: tuple[int, ...] = FIT_SEEDS, write: bool 
             truth = next((i for i, a in enumerate(index) if int(a) in case.truth), None)
             if case.truth and truth is None:
                 continue
-            cases.append((scores.total[index], truth))
-    temperature, bias = fit_temperature(cases)
+            cases.append((scores.total[index], truth, scores.items))
+    temperature, bias, exponent = fit_temperature(cases)
     meta = {
         "fitted": True,
         "procedure": (
-            "NLL of the truth minimised (Nelder-Mead from T=1, b=0) over the attack-reports "
+            "NLL of the truth minimised (Nelder-Mead from T=1, b=0, g=0) over the attack-reports "
             f"protocol with seeds {list(seeds)}; every {OPEN_SET_EVERY}th group removed from "
             "the knowledge base (truth = unknown/other). Reporting uses other seeds and the "
             "campaigns protocol."
         ),
         "seeds": list(seeds),
         "cases": len(cases),
-        "open_set_cases": sum(1 for _, t in cases if t is None),
+        "open_set_cases": sum(1 for _, t, _ in cases if t is None),
         "knowledge_base": "ATT&CK Enterprise 18.1 + MISP threat-actor galaxy",
     }
-    calibration = Calibration(temperature, bias, meta)
+    calibration = Calibration(temperature, bias, meta, exponent)
     if write:
         save_calibration(calibration)
-    return {"temperature": temperature, "unknown_logit": bias, **meta}
+    return {"temperature": temperature, "unknown_logit": bias, "size_exponent": exponent, **meta}

@@ -70,8 +70,8 @@ class Params:
             "software": 1.4,
             "cve": 1.0,
             "ioc": 1.0,
-            "sector": 1.0,
-            "country": 1.0,
+            "sector": 0.5,
+            "country": 0.5,
         }
     )
     parent_of_used: float = 0.7  # actor uses T1059.001 -> it uses T1059
@@ -86,7 +86,7 @@ class Params:
     # tradecraft as a typical actor of their nexus, smoothed with this many pseudo-actors of
     # the global background: ShadowPad then speaks for China-nexus actors ATT&CK does not
     # profile and against others. None: such actors stay neutral (LLR 0).
-    nexus_scale: float | None = 10.0
+    nexus_scale: float | None = 1.0
     ioc_match: float = 50.0  # likelihood ratio of an exact infrastructure match (a priori)
     level_unheld: bool = True  # items no actor holds count the same for every actor
     common_share: float = 0.1
@@ -240,6 +240,9 @@ class Scores:
     parts: list[tuple[str, str, float, np.ndarray]]  # (kind, item, evidence weight, LLR/actor)
     time: np.ndarray | None
     used: dict[str, Any]
+    items: int = 1  # how many evidence items (and a date) were given: the calibration's n
+    # Part of `total` that is a likelihood ratio set a priori (IOCs): not rescaled by calibration.
+    prescaled: np.ndarray | None = None
 
 
 def _expand(evidence: ResolvedEvidence, mats: Matrices) -> dict[str, dict[str, float]]:
@@ -269,6 +272,7 @@ def score(evidence: ResolvedEvidence, mats: Matrices) -> Scores:
     assessable = np.zeros(count, dtype=bool)
     parts: list[tuple[str, str, float, np.ndarray]] = []
     used: dict[str, Any] = {}
+    prescaled = np.zeros(count)
     for kind, values in _expand(evidence, mats).items():
         vocab = mats.vocab[_VOCAB_OF[kind]]
         cols = [(vocab[item], item, w) for item, w in values.items() if w > 0 and item in vocab]
@@ -283,6 +287,7 @@ def score(evidence: ResolvedEvidence, mats: Matrices) -> Scores:
         if base == "ioc":
             llr = _ioc_llr(matrix[:, idx], params) * weights * params.weight[base]
             total += llr.sum(axis=1)
+            prescaled += llr.sum(axis=1)
             assessable |= profiled
             parts.extend((base, item, float(w), llr[:, j]) for j, (_, item, w) in enumerate(cols))
             continue
@@ -325,7 +330,9 @@ def score(evidence: ResolvedEvidence, mats: Matrices) -> Scores:
         time = _time_llr(evidence.year, mats)
         total += time
         used["first_seen"] = True
-    return Scores(total, assessable, parts, time, used)
+    scaled = {k: v for k, v in evidence.items.items() if k != "ioc"}
+    items = sum(len(values) for values in scaled.values()) + (evidence.year is not None)
+    return Scores(total, assessable, parts, time, used, max(items, 1), prescaled)
 
 
 def _translation(mats: Matrices, kind: str, idx: np.ndarray) -> np.ndarray:
