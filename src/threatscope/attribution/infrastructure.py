@@ -58,7 +58,7 @@ def value_links(
     consists: dict[str, set[str]] = defaultdict(set)
     for source, rel_type, target in conn.execute(
         "SELECT r.source_ref, r.relationship_type, r.target_ref FROM relationships r"
-        " JOIN objects o ON o.id = r.id WHERE o.revoked = 0"
+        " JOIN objects o ON o.id = r.id WHERE o.revoked = 0 AND o.deprecated = 0"
         " AND (r.relationship_type = 'indicates'"
         "  OR (r.relationship_type = 'uses' AND r.target_ref LIKE 'infrastructure--%')"
         "  OR (r.relationship_type = 'consists-of' AND r.source_ref LIKE 'infrastructure--%'))"
