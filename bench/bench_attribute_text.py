@@ -24,8 +24,8 @@ import numpy as np
 
 from threatscope.attribution.calibrate import load_calibration
 from threatscope.attribution.engine import matrices_for, rank
+from threatscope.attribution.evaluate import items_from
 from threatscope.attribution.evidence import evidence_from_summary, resolve
-from threatscope.attribution.profiles import KINDS
 from threatscope.attribution.score import Matrices, score
 from threatscope.extract.document import extract_file
 from threatscope.store import open_store
@@ -56,11 +56,7 @@ def without_report(mats: Matrices, conn: Any, slug: str) -> tuple[Matrices, int]
         if not any(u.rel_id in citing for u in actor.uses):
             continue
         kept = [u for u in actor.uses if u.rel_id not in citing]
-        items = {kind: set(actor.items[kind]) for kind in KINDS}
-        for kind in ("technique", "software", "cve"):
-            others = {i for i, src in actor.items[kind].items() if "incidents" in src}
-            items[kind] = {u.item for u in kept if u.kind == kind} | others
-        result = result.copy_with(index, items, actor.years)
+        result = result.copy_with(index, items_from(actor, kept), actor.years)
     return result, len(citing)
 
 

@@ -51,10 +51,10 @@ from threatscope.attribution.calibrate import (
 )
 from threatscope.attribution.engine import matrices_for, rank
 from threatscope.attribution.evidence import ResolvedEvidence
-from threatscope.attribution.profiles import KINDS, ActorProfile, Profiles
+from threatscope.attribution.profiles import KINDS, ActorProfile, Profiles, Use
 from threatscope.attribution.score import Matrices, score
 
-__all__ = ["Case", "evaluate_attribution", "fit_calibration", "iter_cases"]
+__all__ = ["Case", "evaluate_attribution", "fit_calibration", "items_from", "iter_cases"]
 
 _MIN_TECHNIQUES = 10
 
@@ -69,6 +69,17 @@ class Case:
 
 def _items(actor: ActorProfile) -> dict[str, set[str]]:
     return {kind: set(actor.items[kind]) for kind in KINDS}
+
+
+def items_from(actor: ActorProfile, kept_uses: list[Use]) -> dict[str, set[str]]:
+    """The actor's profile items when only `kept_uses` of its `uses` remain (incidents, and
+    victimology, are not `uses` and stay)."""
+    items = _items(actor)
+    for kind in ("technique", "software", "cve"):
+        from_uses = {u.item for u in kept_uses if u.kind == kind}
+        others = {i for i, src in actor.items[kind].items() if "incidents" in src}
+        items[kind] = from_uses | others
+    return items
 
 
 def _evidence(techniques: set[str], software: set[str]) -> ResolvedEvidence:
@@ -179,11 +190,7 @@ def _campaign_cases(mats: Matrices, mode: str) -> Iterator[Case]:
                 and not any(mark in u.description.casefold() for mark in marks)
                 and not (mode == "strict" and u.item in techniques | software)
             ]
-            items = _items(actor)
-            for kind in ("technique", "software", "cve"):
-                from_uses = {u.item for u in kept_uses if u.kind == kind}
-                others = {i for i, src in actor.items[kind].items() if "incidents" in src}
-                items[kind] = from_uses | others
+            items = items_from(actor, kept_uses)
             years = list(actor.years)
             for year in campaign["years"]:
                 if year in years:
