@@ -48,11 +48,19 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _CITATION = re.compile(r"\(Citation:[^)]*\)")
 
 
+# The opening sentence is all that is read; a bound on it keeps every pattern below linear in the
+# description's length, however hostile (the link and citation patterns are quadratic in runs of
+# unclosed brackets, the self-description pattern polynomial in runs of whitespace).
+_OPENING_CHARS = 2000
+
+
 def described_nexus(description: str | None) -> str | None:
     """ISO 3166 alpha-2 code the opening sentence attributes the group to, if any."""
     if not description:
         return None
-    text = _CITATION.sub("", _LINK.sub(r"\1", description)).replace("\u2019", "'")
+    # Whitespace runs collapse to one space first, so `\s+ … \s* … \s*` cannot backtrack over them.
+    opening = " ".join(description[: _OPENING_CHARS * 2].split())[:_OPENING_CHARS]
+    text = _CITATION.sub("", _LINK.sub(r"\1", opening)).replace("\u2019", "'")
     first = _FIRST_SENTENCE.match(text.strip())
     sentence = first.group(0) if first else text
     found = _PATTERN.search(sentence)
