@@ -27,6 +27,7 @@ from threatscope.actors import find_actor, join_member, split_member
 from threatscope.config import default_db_path, shared_data_dir
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
+from threatscope.files import write_atomically
 from threatscope.ingest import (
     fetch_feeds,
     incident_summary,
@@ -404,7 +405,9 @@ def export_stix(
 ) -> None:
     """Write current objects as one STIX 2.1 bundle."""
     with _store() as store:
-        count = export_bundle(store, output, types=type_, include_revoked=include_revoked)
+        count = export_bundle(
+            store, output, types=type_, include_revoked=include_revoked, protect=State.db
+        )
     err.print(f"wrote {count} objects to {output}")
 
 
@@ -538,7 +541,7 @@ def report_(
             infer_nexus_with=store if infer_nexus else None,
         )
         with err.status("Rendering charts…", spinner="dots"):
-            written = write_report(result, output, pdf=pdf)
+            written = write_report(result, output, pdf=pdf, protect=State.db)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
 
@@ -675,12 +678,7 @@ def extract_(
 
 
 def _write_bundle(path: Path, bundle: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + ".part")
-    try:
-        partial.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
-        partial.replace(path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
+    write_atomically(path, orjson.dumps(bundle, option=orjson.OPT_INDENT_2), protect=State.db)
 
 
 # -- attribution -----------------------------------------------------------------------------

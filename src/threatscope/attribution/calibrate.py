@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from threatscope.files import write_atomically
+
 __all__ = [
     "FIT_SEEDS",
     "OPEN_SET_EVERY",
@@ -79,7 +81,7 @@ def save_calibration(calibration: Calibration, path: Path | None = None) -> Path
         **calibration.meta,
         "size_exponent": round(calibration.size_exponent, 6),
     }
-    target.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
+    write_atomically(target, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
     load_calibration.cache_clear()
     return target
 

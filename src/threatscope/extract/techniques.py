@@ -30,6 +30,7 @@ import platformdirs
 
 from threatscope.errors import ConfigError
 from threatscope.extract.techniques_text import explicit_ids, split_sentences
+from threatscope.files import write_atomically
 
 __all__ = [
     "Evidence",
@@ -193,12 +194,9 @@ def save_model(model: TechniqueModel, path: Path | str | None = None) -> Path:
     import joblib
 
     path = Path(path) if path else default_model_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     joblib.dump({"format": MODEL_FORMAT, "model": model}, buffer, compress=3)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    write_atomically(path, buffer.getvalue())
     return path
 
 

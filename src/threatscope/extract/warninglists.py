@@ -16,9 +16,9 @@ attribute types; names are the lists' `name` fields, the keys of `pymispwarningl
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import ipaddress
-import os
 import pickle
 import re
 import threading
@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from threatscope.errors import ConfigError
+from threatscope.files import write_atomically
 
 __all__ = ["Category", "load_warninglists", "lookup"]
 
@@ -208,13 +211,8 @@ def _cached_index() -> _Index:
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
         pass  # absent, stale or damaged: rebuild
     index = _build(_raw_lists())
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-        partial.write_bytes(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(partial, path)
-    except OSError:
-        pass  # a read-only home still works, just slower
+    with contextlib.suppress(ConfigError):  # a read-only home still works, just slower
+        write_atomically(path, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
     return index
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 
 from threatscope.errors import ConfigError
+from threatscope.files import write_atomically
 from threatscope.report.view import build_context
 
 __all__ = ["render_html", "write_report"]
@@ -43,29 +43,22 @@ def render_html(result: dict[str, Any]) -> str:
     return _environment().get_template(_TEMPLATE).render(**build_context(result))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    part = path.with_name(path.name + ".part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part.write_text(text, encoding="utf-8")
-        os.replace(part, path)
-    except OSError as error:
-        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from error
-    finally:
-        part.unlink(missing_ok=True)
-
-
-def write_report(result: dict[str, Any], path: Path, pdf: bool = False) -> list[Path]:
+def write_report(
+    result: dict[str, Any], path: Path, pdf: bool = False, protect: Path | None = None
+) -> list[Path]:
     """Write the HTML report to `path` (and with `pdf`, `path` with suffix .pdf); a reader never
-    sees a half-written file. Returns the paths written."""
+    sees a half-written file, and `protect` (the knowledge base read) is never replaced. Returns
+    the paths written."""
     path = Path(path)
-    _write_atomically(path, render_html(result))
+    pdf_path = path.with_suffix(".pdf")
+    if pdf and pdf_path == path:
+        raise ConfigError(f"{path}: the HTML report and its PDF would be the same file")
+    write_atomically(path, render_html(result).encode("utf-8"), protect=protect)
     written = [path]
     if pdf:
         # Imported here so HTML-only use never looks for a browser.
         from threatscope.report.pdf import html_to_pdf
 
-        pdf_path = path.with_suffix(".pdf")
-        html_to_pdf(path, pdf_path)
+        html_to_pdf(path, pdf_path, protect=protect)
         written.append(pdf_path)
     return written

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from threatscope.errors import ConfigError, StoreError
+from threatscope.files import atomic_output
 
 __all__ = ["find_chromium", "html_to_pdf"]
 
@@ -49,37 +50,43 @@ def find_chromium() -> str:
     )
 
 
-def html_to_pdf(html_path: Path, pdf_path: Path) -> None:
-    """Print `html_path` to `pdf_path` (A4 per the report's CSS). Writes to a .part file and
-    renames, so a failed or interrupted print leaves no truncated PDF behind."""
+def html_to_pdf(html_path: Path, pdf_path: Path, protect: Path | None = None) -> None:
+    """Print `html_path` to `pdf_path` (A4 per the report's CSS). Chromium prints into a private
+    directory created beside the target, and the PDF is then copied into place atomically, so a
+    failed or interrupted print leaves no truncated PDF behind and nothing planted is followed."""
     browser = find_chromium()
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
-    part = pdf_path.with_name(pdf_path.name + ".part")
-    part.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="threatscope-chromium-") as profile:
-        command = [
-            browser,
-            *_FLAGS,
-            f"--user-data-dir={profile}",
-            f"--print-to-pdf={part.resolve()}",
-            html_path.as_uri(),
-        ]
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=_TIMEOUT, check=False
-            )
-        except subprocess.TimeoutExpired as error:
-            part.unlink(missing_ok=True)
-            raise StoreError(
-                f"{browser} did not finish printing {html_path.name} within {_TIMEOUT} s"
-            ) from error
-        except OSError as error:
-            raise ConfigError(f"cannot run {browser}: {error.strerror or error}") from error
+    with (
+        tempfile.TemporaryDirectory(prefix="threatscope-chromium-") as profile,
+        tempfile.TemporaryDirectory(prefix="threatscope-pdf-") as printed,
+    ):
+        part = Path(printed) / "report.pdf"
+        _print(browser, profile, html_path, part)
+        with atomic_output(pdf_path, protect=protect) as out, part.open("rb") as pdf:
+            shutil.copyfileobj(pdf, out)
+
+
+def _print(browser: str, profile: str, html_path: Path, part: Path) -> None:
+    command = [
+        browser,
+        *_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--print-to-pdf={part}",
+        html_path.as_uri(),
+    ]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise StoreError(
+            f"{browser} did not finish printing {html_path.name} within {_TIMEOUT} s"
+        ) from error
+    except OSError as error:
+        raise ConfigError(f"cannot run {browser}: {error.strerror or error}") from error
     if done.returncode != 0 or not part.exists() or part.stat().st_size == 0:
-        part.unlink(missing_ok=True)
         detail = _last_line(done.stderr) or f"exit code {done.returncode}"
         raise StoreError(f"{browser} could not print {html_path.name} to PDF: {detail}")
-    os.replace(part, pdf_path)
 
 
 def _last_line(text: str) -> str:

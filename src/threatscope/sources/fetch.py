@@ -3,7 +3,6 @@ directory laid out like `../shared/data`."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ import httpx
 
 from threatscope import __version__
 from threatscope.errors import ConfigError
+from threatscope.files import atomic_output
 
 __all__ = ["FEEDS", "Feed", "fetch_feed"]
 
@@ -92,7 +92,6 @@ def fetch_feed(
 
 def _download(url: str, target: Path, progress: ByteProgress | None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
     headers = {"User-Agent": f"threatscope/{__version__}"}
     try:
         with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=60) as resp:
@@ -101,17 +100,16 @@ def _download(url: str, target: Path, progress: ByteProgress | None) -> Path:
                 int(resp.headers["Content-Length"]) if "Content-Length" in resp.headers else None
             )
             done = 0
-            with partial.open("wb") as out:
+            # A private temporary file per download: two syncs never share one, and nothing
+            # planted in the cache directory is written through.
+            with atomic_output(target) as out:
                 for chunk in resp.iter_bytes():
                     out.write(chunk)
                     done += len(chunk)
                     if progress:
                         progress(done, total)
     except httpx.HTTPStatusError as exc:
-        partial.unlink(missing_ok=True)
         raise ConfigError(f"{url}: HTTP {exc.response.status_code}") from None
     except httpx.HTTPError as exc:
-        partial.unlink(missing_ok=True)
         raise ConfigError(f"{url}: download failed: {exc}") from None
-    os.replace(partial, target)
     return target
