@@ -37,19 +37,23 @@ def read_json(path: Path, expected: str) -> Any:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, protect: Path | None = None) -> Iterator[IO[bytes]]:
+def atomic_output(
+    path: Path, protect: Path | None = None, parents: bool = False
+) -> Iterator[IO[bytes]]:
     """A binary file that becomes `path` only when the block ends without an error.
 
     The bytes go to a fresh file in the target's directory that nobody else can have created
     (mkstemp: O_CREAT|O_EXCL, a random name, mode 0600), which is then renamed over `path`: a
     predictable `path.part`, or a symlink planted there, would be written through. `protect` is a
-    file this output must never replace (the knowledge base a command reads from).
+    file this output must never replace (the knowledge base a command reads from); `parents`
+    creates missing directories (caches and models), which a user's output path never gets.
     """
     path = Path(path)
     if protect is not None and _same_file(path, Path(protect)):
         raise ConfigError(f"{path}: is the knowledge base being read; choose another output file")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if parents:
+            path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
         )
@@ -67,8 +71,10 @@ def atomic_output(path: Path, protect: Path | None = None) -> Iterator[IO[bytes]
             os.unlink(temporary)
 
 
-def write_atomically(path: Path, data: bytes, protect: Path | None = None) -> None:
-    with atomic_output(path, protect) as out:
+def write_atomically(
+    path: Path, data: bytes, protect: Path | None = None, parents: bool = False
+) -> None:
+    with atomic_output(path, protect, parents) as out:
         out.write(data)
 
 

@@ -196,7 +196,7 @@ def save_model(model: TechniqueModel, path: Path | str | None = None) -> Path:
     path = Path(path) if path else default_model_path()
     buffer = io.BytesIO()
     joblib.dump({"format": MODEL_FORMAT, "model": model}, buffer, compress=3)
-    write_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue(), parents=True)
     return path
 
 

@@ -212,7 +212,9 @@ def _cached_index() -> _Index:
         pass  # absent, stale or damaged: rebuild
     index = _build(_raw_lists())
     with contextlib.suppress(ConfigError):  # a read-only home still works, just slower
-        write_atomically(path, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomically(
+            path, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL), parents=True
+        )
     return index
 
 

@@ -53,7 +53,7 @@ def write_report(
     pdf_path = path.with_suffix(".pdf")
     if pdf and pdf_path == path:
         raise ConfigError(f"{path}: the HTML report and its PDF would be the same file")
-    write_atomically(path, render_html(result).encode("utf-8"), protect=protect)
+    write_atomically(path, render_html(result).encode("utf-8"), protect=protect, parents=True)
     written = [path]
     if pdf:
         # Imported here so HTML-only use never looks for a browser.

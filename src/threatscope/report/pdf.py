@@ -62,7 +62,7 @@ def html_to_pdf(html_path: Path, pdf_path: Path, protect: Path | None = None) ->
     ):
         part = Path(printed) / "report.pdf"
         _print(browser, profile, html_path, part)
-        with atomic_output(pdf_path, protect=protect) as out, part.open("rb") as pdf:
+        with atomic_output(pdf_path, protect=protect, parents=True) as out, part.open("rb") as pdf:
             shutil.copyfileobj(pdf, out)
 
 
