@@ -15,6 +15,8 @@ import json
 import os
 import re
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +273,33 @@ def test_migrate_command_reports_the_steps_then_nothing(tmp_path: Path, scratch:
         "migrations": [],
     }
     assert ok(db, "migrate").stdout == f"{db}: schema version {LATEST} is current\n"
+
+
+def test_two_stores_opening_an_old_file_at_once_migrate_it_once(
+    tmp_path: Path, scratch: Path
+) -> None:
+    db = historic_db(tmp_path / "kb.db", 1, scratch)
+    objects = rows(db, "objects")
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a writer holds the lock while both open the old file
+    upgrades: list[tuple[int, int]] = []
+
+    def open_store() -> None:
+        with SQLiteStore(db, create=False) as store:
+            upgrades.append((store.upgrade.from_version, len(store.upgrade.steps)))
+
+    threads = [threading.Thread(target=open_store) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # both have read version 1 and wait for the write lock
+    other.execute("COMMIT")
+    other.close()
+    for thread in threads:
+        thread.join(timeout=60)
+    # The second to get the lock finds the file already at the newest version.
+    assert sorted(upgrades) == [(1, LATEST - 1), (LATEST, 0)]
+    assert user_version(db) == LATEST
+    assert rows(db, "objects") == objects
 
 
 def newer_db(path: Path) -> Path:
