@@ -284,6 +284,24 @@ def imports_(json: JsonOption = False) -> None:
     out.print(table)
 
 
+@app.command("migrate")
+def migrate_(json: JsonOption = False) -> None:
+    """Upgrade the knowledge base to this version's schema (every command does so on opening)."""
+    with _store() as store:
+        upgrade = store.upgrade
+    if json:
+        _print_json({"database": store.location, **upgrade.as_dict()})
+        return
+    if upgrade.from_version == upgrade.to_version:
+        out.print(f"{store.location}: schema version {upgrade.to_version} is current")
+        return
+    out.print(
+        f"{store.location}: upgraded schema version {upgrade.from_version} to {upgrade.to_version}"
+    )
+    for version, description in upgrade.steps:
+        out.print(f"  {version}: {description}")
+
+
 @actor_app.command("show")
 def actor_show(
     name: Annotated[str, typer.Argument(help="Any name, alias, ATT&CK id or STIX id.")],

@@ -15,6 +15,7 @@ __all__ = [
     "ImportReport",
     "IncidentFacts",
     "Progress",
+    "SchemaUpgrade",
     "Store",
     "StoredObject",
     "Writer",
@@ -86,6 +87,22 @@ class IncidentFacts:
     labels: list[tuple[str, str]]  # kind, value
 
 
+@dataclass(frozen=True)
+class SchemaUpgrade:
+    """What opening a knowledge base did to its schema: the versions and the steps applied."""
+
+    from_version: int
+    to_version: int
+    steps: list[tuple[int, str]] = field(default_factory=list)  # (version, description)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "migrations": [{"version": v, "description": d} for v, d in self.steps],
+        }
+
+
 class Writer(Protocol):
     """Operations inside one write transaction."""
 
@@ -128,6 +145,8 @@ class Store(Protocol):
     """A knowledge base. Reads may happen at any time; writes happen inside `write()`."""
 
     location: str
+    upgrade: SchemaUpgrade
+    """Set on opening: the schema migrations that brought an older file up to date, if any."""
 
     def write(self) -> AbstractContextManager[Writer]:
         """One transaction: all of it lands, or none of it does."""

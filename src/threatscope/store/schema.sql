@@ -1,4 +1,5 @@
--- ThreatScope knowledge base, SQLite schema version 1.
+-- ThreatScope knowledge base, SQLite schema version 3 (older files are
+-- upgraded by migrations.py).
 -- `objects` holds the current version of every STIX object; everything else is derived from it
 -- on import (relationships, external_ids, aliases) or by actor resolution (actor_*), except
 -- `imports`, `provenance` and `actor_splits`, which record history and analyst decisions.
@@ -142,4 +143,4 @@ CREATE TABLE IF NOT EXISTS incident_labels (
 CREATE INDEX IF NOT EXISTS incident_labels_by_fact ON incident_labels(fact, kind, value);
 CREATE INDEX IF NOT EXISTS incident_labels_by_kind ON incident_labels(kind, value);
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

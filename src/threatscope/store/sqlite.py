@@ -21,17 +21,19 @@ import orjson
 from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name, object_aliases
 from threatscope.stix.validate import normalise_timestamp
+from threatscope.store import migrations
 from threatscope.store.base import (
     ActorRow,
     ImportReport,
     IncidentFacts,
     Progress,
+    SchemaUpgrade,
     StoredObject,
 )
 
 __all__ = ["SQLiteStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = migrations.LATEST
 _BUSY_TIMEOUT_MS = 600_000
 _CHUNK = 500
 _WRITE_CHUNK = 5_000
@@ -84,18 +86,58 @@ class SQLiteStore:
             ) from None
 
     def _ensure_schema(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self._user_version()
+        self.upgrade = SchemaUpgrade(version, version)
         if version == SCHEMA_VERSION:
             return
+        self._refuse_newer(version)
+        if version > 0:
+            self._migrate()
+            return
+        self._enable_wal()
+        script = resources.files("threatscope.store").joinpath("schema.sql").read_text()
+        # Every statement is idempotent, so two processes creating the same file both succeed.
+        self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+        self.upgrade = SchemaUpgrade(version, SCHEMA_VERSION)
+
+    def _user_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.location}: schema version {version} is newer than this ThreatScope "
                 f"understands ({SCHEMA_VERSION}); upgrade ThreatScope"
             )
-        self._enable_wal()
-        script = resources.files("threatscope.store").joinpath("schema.sql").read_text()
-        # Every statement is idempotent, so two processes creating the same file both succeed.
-        self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+
+    def _migrate(self) -> None:
+        """Every pending step and the rebuild of derived tables in one transaction."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = self._user_version()
+            self._refuse_newer(version)
+            steps = migrations.pending(version)
+            for step in steps:
+                for statement in step.statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {step.version}")
+            if any(step.rebuild_derived for step in steps):
+                migrations.rebuild_derived(SQLiteWriter(conn))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"{self.location}: cannot upgrade schema version {self.upgrade.from_version} "
+                    f"to {SCHEMA_VERSION}, nothing was changed ({exc}); run `threatscope migrate` "
+                    "with write access to the file"
+                ) from None
+            raise
+        applied = [(step.version, step.description) for step in steps]
+        self.upgrade = SchemaUpgrade(version, SCHEMA_VERSION, applied)
 
     def _enable_wal(self) -> None:
         # Unlike ordinary statements, switching the journal mode fails at once with "database is
