@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from threatscope.actors import find_actor
 from threatscope.cli import app
+from threatscope.extract.entities import build_gazetteer, find_entities
 from threatscope.ingest import run_import
 from threatscope.sources.misp_galaxy import packaged_galaxy_path
 from threatscope.store import SQLiteStore
@@ -180,6 +181,21 @@ def test_actor_show_g0044_names_winnti_group(
     result = _cli(full_db, "actor", "show", "G0044")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0].split() == ["Winnti", "Group", winnti["id"]]
+
+
+@pytest.mark.slow
+def test_extract_finds_every_attack_group_id_as_its_own_group(
+    full: SQLiteStore, current_groups: list[dict[str, Any]]
+) -> None:
+    """A report naming G0044 names Winnti Group, though MISP lists G0044 among APT41's synonyms;
+    ids no MISP cluster cites are found too."""
+    text = " ".join(f"Then {_attack_id(g)} struck." for g in current_groups)
+    actor_of = {m["id"]: d["id"] for d in full.list_actors() for m in d["members"]}
+
+    found = find_entities(build_gazetteer(full), text)["actors"]
+
+    mentioned = {(m["text"], a["id"]) for a in found for m in a["mentions"]}
+    assert mentioned == {(_attack_id(g), actor_of[g["id"]]) for g in current_groups}
 
 
 # -- actor list --nexus ------------------------------------------------------------------------
