@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from conftest import shared_file
 from threatscope.actors import find_actor
 from threatscope.cli import app
 from threatscope.extract.entities import build_gazetteer, find_entities
@@ -84,6 +86,35 @@ def test_every_attack_group_id_finds_the_group_that_owns_it(
     for group in current_groups:
         doc = find_actor(full, _attack_id(group))
         if group["id"] not in _member_ids(doc):
+            wrong.append((_attack_id(group), group["name"], doc["name"]))
+    assert wrong == []
+
+
+@pytest.fixture(scope="module")
+def with_incidents(
+    full_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SQLiteStore]:
+    """`full_db` plus both EuRepoC exports, whose initiators cite ATT&CK ids too ("Andariel/…/
+    G0138/…/G0032", "Bluenoroff/APT38/…/G0082/…/G0032")."""
+    path = tmp_path_factory.mktemp("lookup-incidents") / "kb.db"
+    shutil.copyfile(full_db, path)
+    with SQLiteStore(path) as kb:
+        for export in (
+            "incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv",
+            "incidents/eurepoc-1.1/EuRepoC_Global_Database_1.1.csv",
+        ):
+            run_import(kb, "eurepoc", shared_file(export))
+        yield kb
+
+
+@pytest.mark.slow
+def test_attack_group_ids_find_their_group_with_incident_initiators_citing_them(
+    with_incidents: SQLiteStore, current_groups: list[dict[str, Any]]
+) -> None:
+    wrong = []
+    for group in current_groups:
+        doc = find_actor(with_incidents, _attack_id(group))
+        if doc["id"] != group["id"]:
             wrong.append((_attack_id(group), group["name"], doc["name"]))
     assert wrong == []
 
