@@ -24,6 +24,7 @@ from rich.table import Table
 
 from threatscope import __version__
 from threatscope.actors import find_actor, join_member, split_member
+from threatscope.actors.nexus_option import nexus_code
 from threatscope.config import default_db_path, shared_data_dir
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
@@ -350,13 +351,16 @@ def actor_show(
 @actor_app.command("list")
 def actor_list(
     nexus: Annotated[
-        str | None, typer.Option(help="Only this nexus (ISO 3166 alpha-2, or 'unknown').")
+        str | None,
+        typer.Option(help="Only this nexus (any spelling: China, CN, CHN, Chinese; or 'unknown')."),
     ] = None,
     json: JsonOption = False,
 ) -> None:
     """Resolved actors, optionally of one nexus."""
+    with _errors():
+        code = None if nexus is None else nexus_code(nexus)
     with _store() as store:
-        docs = store.list_actors(nexus if nexus in (None, "unknown") else nexus.upper())
+        docs = store.list_actors(code)
     if json:
         _print_json(
             [
@@ -370,9 +374,9 @@ def actor_list(
             ]
         )
         return
-    table = Table(
-        "actor", "nexus", "ATT&CK", "aliases", "sources", "conflicts", title=f"{len(docs)} actors"
-    )
+    # The title says how --nexus was read ("China" -> CN), so an empty list is never silent.
+    title = f"{len(docs)} actors" + (f" with nexus {code}" if code else "")
+    table = Table("actor", "nexus", "ATT&CK", "aliases", "sources", "conflicts", title=title)
     for d in docs:
         table.add_row(
             d["name"],

@@ -10,9 +10,11 @@ from threatscope.actors.described_nexus import described_nexus
 from threatscope.names import normalise_name, object_aliases
 from threatscope.store.base import StoredObject
 
-__all__ = ["Candidate", "NexusClaim", "candidate_from"]
+__all__ = ["Candidate", "NexusClaim", "candidate_from", "core_name", "own_identifiers"]
 
 _ATTACK_GROUP_ID = re.compile(r"G[0-9]{4}")
+# A last word that only says "a group": Winnti Group is the group called Winnti.
+_GENERIC_LAST_WORD = re.compile(r"^(?P<core>.*\w)[\s_-]+(?:group|team)$", re.IGNORECASE)
 # Who asserted what: the importer, and within a STIX import the producing identity.
 SOURCE_PRIORITY = {"attack": 0, "stix": 1, "misp-galaxy": 2}
 
@@ -44,6 +46,11 @@ class Candidate:
         return {normalise_name(a) for a in self.aliases}
 
     @property
+    def core_norm(self) -> str | None:
+        core = core_name(self.name)
+        return normalise_name(core) if core else None
+
+    @property
     def priority(self) -> tuple[int, str, str]:
         return (SOURCE_PRIORITY.get(self.source, 9), self.created, self.id)
 
@@ -71,6 +78,22 @@ def candidate_from(stored: StoredObject) -> Candidate:
         nexus_claims=_nexus_claims(obj),
         motivations=_motivations(obj),
     )
+
+
+def own_identifiers(obj: dict[str, Any]) -> set[str]:
+    """Identifiers the object carries in its own external references (ATT&CK's G0044 on Winnti
+    Group, a MISP cluster's uuid): it owns them, unlike ids a source lists among its synonyms."""
+    return {
+        ref["external_id"]
+        for ref in obj.get("external_references") or ()
+        if isinstance(ref, dict) and isinstance(ref.get("external_id"), str)
+    }
+
+
+def core_name(name: str) -> str | None:
+    """`Winnti Group` -> `Winnti`, `Sandworm Team` -> `Sandworm`; None for other names."""
+    found = _GENERIC_LAST_WORD.match(name.strip())
+    return found.group("core") if found else None
 
 
 def _nexus_claims(obj: dict[str, Any]) -> list[NexusClaim]:

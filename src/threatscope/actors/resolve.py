@@ -176,7 +176,9 @@ def _build_rows(
                 for m in members
             ],
         }
-        lookup = {norm for m in members for norm in _claims(m)}
+        # Core names find an actor too (`find_actor` ranks them below its own names).
+        cores = {m.core_norm for m in members if m.core_norm}
+        lookup = {norm for m in members for norm in _claims(m)} | cores
         rows.append(
             ActorRow(
                 id=anchor.id,

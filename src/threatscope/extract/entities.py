@@ -60,12 +60,19 @@ def _galaxy_path(name: str) -> Path:
 
 def _kb_entries(store: SQLiteStore) -> tuple[list[Entry], dict[str, Entry]]:
     conn = store.analytics()
+    # An ATT&CK id names the group ATT&CK gives it, not the groups other sources list it under
+    # (MISP's APT41 cites G0044, ATT&CK's Winnti Group): owned ids replace such aliases.
     entries = [
         Entry("actor", actor_id, name, alias)
         for alias, actor_id, name in conn.execute(
             "SELECT a.alias, m.actor_id, ac.name FROM aliases a"
             " JOIN actor_members m ON m.object_id = a.object_id"
             " JOIN actors ac ON ac.id = m.actor_id"
+            " WHERE NOT EXISTS (SELECT 1 FROM external_ids e JOIN actor_members o"
+            "  ON o.object_id = e.object_id WHERE e.external_id = a.alias)"
+            " UNION SELECT e.external_id, m.actor_id, ac.name FROM external_ids e"
+            " JOIN actor_members m ON m.object_id = e.object_id"
+            " JOIN actors ac ON ac.id = m.actor_id WHERE e.source_name LIKE 'mitre-%'"
         )
     ]
     software: dict[str, Entry] = {}

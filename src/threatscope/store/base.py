@@ -163,7 +163,8 @@ class Store(Protocol):
     def imports(self) -> list[dict[str, Any]]: ...
 
     def find_actors(self, query: str) -> list[dict[str, Any]]:
-        """Actor documents whose id or member id is `query`, or any of whose names matches it."""
+        """Actor documents whose id or member id is `query`, one of whose members carries it as
+        an external id, or any of whose names matches it."""
         ...
 
     def suggest_actors(self, query: str, limit: int = 5) -> list[str]:

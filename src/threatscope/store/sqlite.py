@@ -220,13 +220,16 @@ class SQLiteStore:
         return [dict(zip(columns, row, strict=True)) for row in cursor]
 
     def find_actors(self, query: str) -> list[dict[str, Any]]:
-        name_norm = normalise_name(query)
+        name_norm, bare = normalise_name(query), query.strip()
         rows = self._conn.execute(
             "SELECT doc FROM actors WHERE id IN ("
             " SELECT actor_id FROM actor_lookup WHERE name_norm = ?"
             " UNION SELECT actor_id FROM actor_members WHERE object_id = ?"
+            # An identifier a member carries itself (a MISP cluster's uuid), in any case.
+            " UNION SELECT m.actor_id FROM external_ids e"
+            "  JOIN actor_members m ON m.object_id = e.object_id WHERE e.external_id IN (?, ?, ?)"
             " UNION SELECT id FROM actors WHERE id = ?) ORDER BY name",
-            (name_norm, query, query),
+            (name_norm, query, bare, bare.lower(), bare.upper(), query),
         ).fetchall()
         return [orjson.loads(doc) for (doc,) in rows]
 
