@@ -298,6 +298,8 @@ def table_to_stix(
             reject(number, str(error), content)
             continue
         objects.extend(incident_objects(record))
+    if rejects is not None:
+        rejects.sort(key=lambda rejected: rejected.row)  # two passes found them
     return objects
 
 
