@@ -48,6 +48,7 @@ def test_mapping_import_normalises_every_column(tmp_path: Path) -> None:
         "undated": 0,
         "unmapped_sectors": {},
         "victims_without_country": {},
+        "actors_without_country": {},
     }
     from threatscope.store import open_store
 

@@ -45,6 +45,7 @@ from threatscope.report.terminal import (
     print_landscape,
 )
 from threatscope.sources import all_sources
+from threatscope.sources.table import RejectedRow, write_rejects
 from threatscope.store import Store, open_store
 from threatscope.taxonomy import STATE_CATEGORIES
 
@@ -144,18 +145,42 @@ def import_(
         Path | None,
         typer.Option("--mapping", help="Mapping file for `import table` (TOML; see README)."),
     ] = None,
+    on_bad_row: Annotated[
+        str,
+        typer.Option(
+            "--on-bad-row",
+            help="`import table`: fail (stop at the first bad row) or skip (import the good "
+            "rows, list the bad ones).",
+        ),
+    ] = "fail",
+    rejects_file: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="With --on-bad-row skip: write the skipped rows (CSV)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Import a file or directory through one source, in one transaction."""
+    with _errors():
+        rejects = _bad_row_policy(on_bad_row, rejects_file)
     with _errors(), err.status(f"Reading {path or source}…", spinner="dots"):
-        resolved, objects = load_source(source, path, mapping)
+        resolved, objects = load_source(source, path, mapping, rejects)
     with _store(create=True) as store:
         progress, update = _write_progress(f"Storing {len(objects)} objects")
         with progress:
             report = write_objects(store, source, resolved, objects, progress=update)
+    if rejects_file is not None and rejects is not None:
+        with _errors():
+            _write_rejects(rejects_file, rejects)
     incidents = incident_summary(objects)
+    skipped = [{"row": r.row, "reason": r.reason} for r in rejects or ()]
     if json:
-        _print_json({**report.as_dict(), **({"incidents": incidents} if incidents else {})})
+        _print_json(
+            {
+                **report.as_dict(),
+                **({"incidents": incidents} if incidents else {}),
+                **({"skipped": skipped} if rejects is not None else {}),
+            }
+        )
         return
     out.print(
         f"[bold]{source}[/] {resolved}: {report.received} objects read, "
@@ -164,6 +189,30 @@ def import_(
     )
     if incidents:
         _print_incident_summary(incidents)
+    if skipped:
+        out.print(f"Skipped {len(skipped)} bad rows:", highlight=False)
+        for row in skipped:
+            out.print(f"  row {row['row']}: {row['reason']}", markup=False, highlight=False)
+
+
+def _bad_row_policy(on_bad_row: str, rejects_file: Path | None) -> list[RejectedRow] | None:
+    """None to stop at the first bad row; a list to collect the skipped ones in."""
+    if on_bad_row not in ("fail", "skip"):
+        raise ConfigError(f"--on-bad-row {on_bad_row!r}: expected 'fail' or 'skip'")
+    if rejects_file is not None:
+        if on_bad_row != "skip":
+            raise ConfigError("--rejects needs --on-bad-row skip")
+        # Checked before anything is imported, so a bad path never follows a finished import.
+        if not rejects_file.parent.is_dir() or rejects_file.is_dir():
+            raise ConfigError(f"{rejects_file}: cannot write the rejects file there")
+    return [] if on_bad_row == "skip" else None
+
+
+def _write_rejects(path: Path, rejects: list[RejectedRow]) -> None:
+    try:
+        write_rejects(path, rejects)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def _print_incident_summary(summary: dict[str, Any]) -> None:
@@ -171,6 +220,7 @@ def _print_incident_summary(summary: dict[str, Any]) -> None:
     for key, title in (
         ("unmapped_sectors", "Unmapped sector values"),
         ("victims_without_country", "Victim locations that name no country"),
+        ("actors_without_country", "Actor countries that name no country"),
     ):
         values = summary[key]
         if values:

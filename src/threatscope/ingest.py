@@ -15,6 +15,7 @@ from threatscope.errors import ConfigError
 from threatscope.landscape.facts import refresh_incident_facts
 from threatscope.sources import get_source
 from threatscope.sources.fetch import FEEDS, ByteProgress, Feed, fetch_feed
+from threatscope.sources.table import RejectedRow
 from threatscope.store import ImportReport, Store
 from threatscope.store.base import Progress, Writer
 
@@ -30,9 +31,13 @@ __all__ = [
 
 
 def load_source(
-    source_name: str, path: Path | None, mapping: Path | None = None
+    source_name: str,
+    path: Path | None,
+    mapping: Path | None = None,
+    rejects: list[RejectedRow] | None = None,
 ) -> tuple[Path, list[dict]]:
-    """Parse a source's input without opening any database."""
+    """Parse a source's input without opening any database. `rejects` (sources read through a
+    mapping only): a list to collect bad rows in, which are then left out, instead of failing."""
     source = get_source(source_name)
     if path is None:
         if source.default_path is None:
@@ -41,7 +46,14 @@ def load_source(
     if source.load_mapped is not None:
         if mapping is None:
             raise ConfigError(f"source {source_name!r} needs --mapping MAP.toml (see the README)")
-        return path, source.load_mapped(path, mapping)
+        if rejects is None:
+            return path, source.load_mapped(path, mapping)
+        return path, source.load_mapped(path, mapping, rejects)
+    if rejects is not None:
+        raise ConfigError(
+            f"source {source_name!r} takes no --on-bad-row skip (only sources read through"
+            " --mapping, such as `import table`)"
+        )
     if mapping is not None:
         raise ConfigError(f"source {source_name!r} takes no --mapping")
     assert source.load is not None
@@ -71,14 +83,19 @@ def run_import(store: Store, source_name: str, path: Path | None = None) -> Impo
 
 
 def incident_summary(objects: list[dict]) -> dict | None:
-    """What an incident import could not place: unmapped sector and country values, with
-    counts. None when the input held no incidents."""
+    """What an incident import could not place: unmapped sector values, and victim and actor
+    country values that name no country, with counts. None when the input held no incidents."""
     incidents = [o for o in objects if o.get("type") == "incident"]
     if not incidents:
         return None
     sectors: Counter[str] = Counter()
     countries: Counter[str] = Counter()
+    actor_countries: Counter[str] = Counter()
     for incident in incidents:
+        for initiator in incident.get("x_threatscope_initiators") or ():
+            raw = initiator.get("raw_country")
+            if raw and not initiator.get("country"):
+                actor_countries[raw] += 1
         for victim in incident.get("x_threatscope_victims") or ():
             sectors.update(victim.get("unmapped_sectors") or ())
             raw = victim.get("raw_country")
@@ -89,6 +106,7 @@ def incident_summary(objects: list[dict]) -> dict | None:
         "undated": sum(1 for i in incidents if not i.get("x_threatscope_first_seen")),
         "unmapped_sectors": dict(sectors.most_common()),
         "victims_without_country": dict(countries.most_common()),
+        "actors_without_country": dict(actor_countries.most_common()),
     }
 
 

@@ -392,15 +392,21 @@ def _coverage(conn: sqlite3.Connection, window: Window, total: int) -> dict[str,
 
 
 def _unmapped(conn: sqlite3.Connection, window: Window) -> dict[str, list[dict[str, Any]]]:
-    """Source values no mapping placed, over the whole knowledge base (not just the window)."""
+    """Source values no mapping placed, over the whole knowledge base (not just the window):
+    victim sectors, victim countries and actor countries."""
+    keys = {
+        "unmapped-sector": "sectors",
+        "unmapped-country": "countries",
+        "unmapped-actor-country": "actor_countries",
+    }
     rows = conn.execute(
         "SELECT kind, value, count(DISTINCT fact) FROM incident_labels"
-        " WHERE kind IN ('unmapped-sector', 'unmapped-country') GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"
+        f" WHERE kind IN ({','.join('?' * len(keys))}) GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+        list(keys),
     ).fetchall()
-    result: dict[str, list[dict[str, Any]]] = {"sectors": [], "countries": []}
+    result: dict[str, list[dict[str, Any]]] = {key: [] for key in keys.values()}
     for kind, value, count in rows:
-        key = "sectors" if kind == "unmapped-sector" else "countries"
-        result[key].append({"value": value, "incidents": count})
+        result[keys[kind]].append({"value": value, "incidents": count})
     return result
 
 

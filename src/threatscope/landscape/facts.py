@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from threatscope.countries import names_no_country
 from threatscope.store.base import IncidentFacts, Writer
 from threatscope.taxonomy import CATEGORIES
 
 __all__ = ["EPOCH", "facts_of", "refresh_incident_facts"]
 
 EPOCH = date(1970, 1, 1)
-_NOT_A_COUNTRY = {"unknown", "not available", "n/a", "none", "various", "global", "multiple"}
 
 
 def _day(value: Any) -> int | None:
@@ -34,10 +34,14 @@ def facts_of(
     """`techniques` maps ATT&CK names and ids (casefolded) to ids, so "Phishing" and "T1566"
     count as one technique; values it does not know are kept as written."""
     initiators = []
+    labels: list[tuple[str, str]] = []
     for entry in incident.get("x_threatscope_initiators") or ():
         if not isinstance(entry, dict):
             continue
         category = entry.get("category")
+        raw = entry.get("raw_country")
+        if not entry.get("country") and isinstance(raw, str) and names_no_country(raw):
+            labels.append(("unmapped-actor-country", raw.strip()))
         initiators.append(
             (
                 category if category in CATEGORIES else "unknown",
@@ -46,7 +50,6 @@ def facts_of(
             )
         )
     victims = []
-    labels: list[tuple[str, str]] = []
     for number, entry in enumerate(incident.get("x_threatscope_victims") or ()):
         if not isinstance(entry, dict):
             continue
@@ -55,8 +58,8 @@ def facts_of(
         victims.extend((number, country, sector) for sector in sectors)
         labels.extend(("unmapped-sector", s) for s in entry.get("unmapped_sectors") or ())
         raw = entry.get("raw_country")
-        if not country and isinstance(raw, str) and _names_a_country(raw):
-            labels.append(("unmapped-country", raw))
+        if not country and isinstance(raw, str) and names_no_country(raw):
+            labels.append(("unmapped-country", raw.strip()))
     labels.extend(("type", t) for t in incident.get("x_threatscope_incident_types") or ())
     for technique in incident.get("x_threatscope_initial_access") or ():
         text = str(technique).strip()
@@ -73,12 +76,6 @@ def facts_of(
         victims=victims,
         labels=labels,
     )
-
-
-def _names_a_country(raw: str) -> bool:
-    """Region-level victims ("Europe (region)", "EU (institutions)") are not unmapped countries."""
-    key = raw.strip().casefold()
-    return key not in _NOT_A_COUNTRY and "(" not in key
 
 
 def _all_facts(writer: Writer) -> Iterator[IncidentFacts]:

@@ -17,7 +17,8 @@ from threatscope.errors import ConfigError
 __all__ = ["Source", "all_sources", "get_source", "producer_identity", "register"]
 
 Loader = Callable[[Path], list[dict[str, Any]]]
-MappedLoader = Callable[[Path, Path], list[dict[str, Any]]]
+# load_mapped(path, mapping) or load_mapped(path, mapping, rejects): see ingest.load_source.
+MappedLoader = Callable[..., list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)

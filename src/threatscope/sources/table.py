@@ -1,8 +1,11 @@
 """`import table PATH --mapping MAP.toml`: incidents from any CSV, TSV or JSON Lines file.
 
 The mapping file says which column holds what (like OpenCTI's CSV mappers); see the README for a
-full example. Every row is checked before anything is written: a row with an unreadable date or
-an actor category no value map covers stops the import with its row number.
+full example. Every row is checked before anything is written: by default a bad row (wrong number
+of cells, an unreadable date, an actor category no value map covers, …) stops the import with its
+row number; given a `rejects` list, bad rows are left out and listed there instead. A row with an
+empty date cell is not bad: it becomes an undated incident, as in EuRepoC's own importer.
+Rows are numbered from 1 for the first row after the header (JSON Lines: by line).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import io
 import re
 import tomllib
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,7 @@ from threatscope.sources.incident_fields import initiator, normalise_types, vict
 from threatscope.sources.incidents import IncidentRecord, incident_objects
 from threatscope.taxonomy import SCHEMES
 
-__all__ = ["load_mapping", "load_table", "table_to_stix"]
+__all__ = ["RejectedRow", "load_mapping", "load_table", "table_to_stix", "write_rejects"]
 
 FIELDS = (
     "id",
@@ -48,6 +52,17 @@ FIELDS = (
 )
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _SETTINGS = {"date_format", "sector_scheme", "format", "delimiter", "source", "encoding"}
+_SECTIONS = ("columns", "split", "values", "defaults")
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row `--on-bad-row skip` left out: its number, why, and its cells as the file wrote
+    them (one CSV line, or the JSON line)."""
+
+    row: int
+    reason: str
+    content: str
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -57,6 +72,14 @@ def load_mapping(path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InputError(str(path), f"not a valid TOML mapping: {error}") from None
     file = str(path)
+    # A misspelt section (`[value.sector]`) would otherwise be ignored without a word.
+    unknown_sections = sorted(set(mapping) - set(_SECTIONS))
+    if unknown_sections:
+        raise InputError(
+            file,
+            f"unknown key(s) {', '.join(map(repr, unknown_sections))}; known: "
+            + ", ".join(_SECTIONS),
+        )
     columns = mapping.get("columns")
     if not isinstance(columns, dict) or "date" not in columns:
         raise InputError(file, "[columns] must name at least the `date` column")
@@ -70,19 +93,29 @@ def load_mapping(path: Path) -> dict[str, Any]:
     for section in ("split", "values", "defaults"):
         if not isinstance(mapping.setdefault(section, {}), dict):
             raise InputError(file, f"[{section}] must be a table")
-    for name in mapping["split"]:
-        if name not in FIELDS:
-            raise InputError(file, f"[split]: unknown field {name!r}")
+    for section in ("split", "defaults"):
+        for name in mapping[section]:
+            if name not in FIELDS:
+                raise InputError(
+                    file, f"[{section}]: unknown field {name!r}; known: {', '.join(FIELDS)}"
+                )
     for name, table in mapping["values"].items():
-        if name not in FIELDS or not isinstance(table, dict):
-            raise InputError(file, f"[values.{name}]: unknown field or not a table")
+        if name not in FIELDS:
+            raise InputError(
+                file, f"[values.{name}]: unknown field {name!r}; known: {', '.join(FIELDS)}"
+            )
+        if not isinstance(table, dict):
+            raise InputError(file, f"[values.{name}] must be a table")
     scheme = columns.get("sector_scheme", "stix")
     if scheme not in SCHEMES:
         raise InputError(file, f"sector_scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
     return mapping
 
 
-def load_table(path: Path, mapping_path: Path) -> list[dict[str, Any]]:
+def load_table(
+    path: Path, mapping_path: Path, rejects: list[RejectedRow] | None = None
+) -> list[dict[str, Any]]:
+    """`rejects`: None stops at the first bad row; a list collects the bad rows, left out."""
     mapping = load_mapping(mapping_path)
     data = read_input(path, "a CSV, TSV or JSON Lines file")
     encoding = mapping["columns"].get("encoding", "utf-8-sig")
@@ -90,31 +123,41 @@ def load_table(path: Path, mapping_path: Path) -> list[dict[str, Any]]:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
         raise InputError(str(path), f"cannot decode as {encoding}: {error}") from None
-    return table_to_stix(text, str(path), mapping)
+    return table_to_stix(text, str(path), mapping, rejects)
 
 
-def _rows(text: str, file: str, columns: dict[str, Any]) -> list[dict[str, Any]]:
-    kind = columns.get("format") or {".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(
-        Path(file).suffix.lower(), "csv"
+def write_rejects(path: Path, rejects: list[RejectedRow]) -> None:
+    """The rows `--on-bad-row skip` left out, as CSV: row, reason, content."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["row", "reason", "content"])
+    writer.writerows([r.row, r.reason, r.content] for r in rejects)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+# (row number, the row's cells by column, why it is bad or None, the row as the file wrote it)
+_RawRow = tuple[int, dict[str, Any], str | None, str]
+
+
+def _kind(file: str, columns: dict[str, Any]) -> str:
+    return str(
+        columns.get("format")
+        or {".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(
+            Path(file).suffix.lower(), "csv"
+        )
     )
+
+
+def _rows(text: str, file: str, columns: dict[str, Any]) -> list[_RawRow]:
+    kind = _kind(file, columns)
     if kind == "jsonl":
-        rows = []
-        # JSON Lines ends lines at \n only; str.splitlines would also split inside strings at
-        # U+0085 or U+2028.
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise InputError(file, f"not JSON: {error}", where=f"line {number}") from None
-            if not isinstance(row, dict):
-                raise InputError(file, "expected a JSON object", where=f"line {number}")
-            rows.append(row)
-        return rows
+        return _json_lines(text)
     delimiter = columns.get("delimiter") or ("\t" if kind == "tsv" else ",")
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = reader.fieldnames or []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, [])
+    except csv.Error as error:
+        raise InputError(file, f"unreadable header: {error}") from None
     missing = [
         f"{field} -> {columns[field]!r}"
         for field in FIELDS
@@ -122,10 +165,44 @@ def _rows(text: str, file: str, columns: dict[str, Any]) -> list[dict[str, Any]]
     ]
     if missing:
         raise InputError(file, f"mapped column(s) not in the header: {', '.join(missing)}")
-    rows = list(reader)
-    for number, row in enumerate(rows, start=1):
-        if None in row or any(v is None for v in row.values()):
-            raise InputError(file, "wrong number of cells for the header", where=f"row {number}")
+    rows: list[_RawRow] = []
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise InputError(file, f"unreadable CSV: {error}", where=f"row {number + 1}") from None
+        if not cells:  # a blank line, as csv.DictReader skips it
+            continue
+        number += 1
+        line = io.StringIO(newline="")
+        csv.writer(line, delimiter=delimiter, lineterminator="").writerow(cells)
+        problem = None
+        if len(cells) != len(header):
+            # Most often a truncated last line, or a cell with an unquoted delimiter.
+            problem = f"wrong number of cells for the header ({len(cells)}, not {len(header)})"
+        rows.append((number, dict(zip(header, cells, strict=False)), problem, line.getvalue()))
+    return rows
+
+
+def _json_lines(text: str) -> list[_RawRow]:
+    rows: list[_RawRow] = []
+    # JSON Lines ends lines at \n only; str.splitlines would also split inside strings at
+    # U+0085 or U+2028.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            rows.append((number, {}, f"not JSON: {error}", line))
+            continue
+        if not isinstance(row, dict):
+            rows.append((number, {}, "expected a JSON object", line))
+            continue
+        rows.append((number, row, None, line))
     return rows
 
 
@@ -180,30 +257,49 @@ def _parse_date(value: str | None, fmt: str | None, field: str) -> date | None:
         raise ValueError(f"{field} {value!r} does not match {expected}") from None
 
 
-def table_to_stix(text: str, file: str, mapping: dict[str, Any]) -> list[dict[str, Any]]:
+def table_to_stix(
+    text: str,
+    file: str,
+    mapping: dict[str, Any],
+    rejects: list[RejectedRow] | None = None,
+) -> list[dict[str, Any]]:
+    """`rejects`: None stops at the first bad row with an InputError naming it; a list collects
+    the bad rows, which are left out."""
     columns = mapping["columns"]
     source = str(columns.get("source") or "table")
-    rows = _rows(text, file, columns)
-    parsed: list[tuple[int, _Row, date]] = []
-    for number, raw in enumerate(rows, start=1):
+    unit = "line" if _kind(file, columns) == "jsonl" else "row"
+
+    def reject(number: int, reason: str, content: str) -> None:
+        if rejects is None:
+            raise InputError(file, reason, where=f"{unit} {number}")
+        rejects.append(RejectedRow(number, reason, content))
+
+    raw_rows = _rows(text, file, columns)
+    parsed: list[tuple[int, _Row, date | None, str]] = []
+    for number, raw, problem, content in raw_rows:
+        if problem is not None:
+            reject(number, problem, content)
+            continue
         row = _Row(raw, mapping)
         try:
             first = _parse_date(row.one("date"), columns.get("date_format"), "date")
         except ValueError as error:
-            raise InputError(file, str(error), where=f"row {number}") from None
-        if first is None:
-            raise InputError(file, "no date", where=f"row {number}")
-        parsed.append((number, row, first))
-    latest = max((first for _, _, first in parsed), default=date(1970, 1, 1))
-    modified = latest.isoformat() + "T00:00:00.000Z"
+            reject(number, str(error), content)
+            continue
+        parsed.append((number, row, first, content))
+    dated = [first for _, _, first, _ in parsed if first is not None]
+    modified = max(dated, default=date(1970, 1, 1)).isoformat() + "T00:00:00.000Z"
     seen: Counter[str] = Counter()
     objects: list[dict[str, Any]] = []
-    for number, row, first in parsed:
+    for number, row, first, content in parsed:
         try:
             record = _record(row, number, file, source, first, modified, seen, columns)
         except ValueError as error:
-            raise InputError(file, str(error), where=f"row {number}") from None
+            reject(number, str(error), content)
+            continue
         objects.extend(incident_objects(record))
+    if rejects is not None:
+        rejects.sort(key=lambda rejected: rejected.row)  # two passes found them
     return objects
 
 
@@ -212,7 +308,7 @@ def _record(
     number: int,
     file: str,
     source: str,
-    first: date,
+    first: date | None,
     modified: str,
     seen: Counter[str],
     columns: dict[str, Any],
