@@ -11,6 +11,8 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 
 from threatscope.errors import ConfigError
+from threatscope.report.marking import Tlp
+from threatscope.report.provenance import SourceCredit
 from threatscope.report.view import build_context
 
 __all__ = ["render_html", "write_report"]
@@ -38,9 +40,15 @@ def _environment() -> Environment:
     )
 
 
-def render_html(result: dict[str, Any]) -> str:
-    """The report for one landscape result, as a complete HTML document."""
-    return _environment().get_template(_TEMPLATE).render(**build_context(result))
+def render_html(
+    result: dict[str, Any],
+    marking: Tlp | None = None,
+    credits: list[SourceCredit] | None = None,
+) -> str:
+    """The report for one landscape result, as a complete HTML document, marked `marking`
+    (default TLP:CLEAR) and crediting `credits` (default: the result's incident sources)."""
+    context = build_context(result, marking=marking, credits=credits)
+    return _environment().get_template(_TEMPLATE).render(**context)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -55,11 +63,17 @@ def _write_atomically(path: Path, text: str) -> None:
         part.unlink(missing_ok=True)
 
 
-def write_report(result: dict[str, Any], path: Path, pdf: bool = False) -> list[Path]:
+def write_report(
+    result: dict[str, Any],
+    path: Path,
+    pdf: bool = False,
+    marking: Tlp | None = None,
+    credits: list[SourceCredit] | None = None,
+) -> list[Path]:
     """Write the HTML report to `path` (and with `pdf`, `path` with suffix .pdf); a reader never
     sees a half-written file. Returns the paths written."""
     path = Path(path)
-    _write_atomically(path, render_html(result))
+    _write_atomically(path, render_html(result, marking=marking, credits=credits))
     written = [path]
     if pdf:
         # Imported here so HTML-only use never looks for a browser.

@@ -23,7 +23,7 @@ from threatscope.errors import InputError
 from threatscope.files import read_input
 from threatscope.sources.base import Source, register
 from threatscope.sources.incident_fields import initiator, normalise_types, victim
-from threatscope.sources.incidents import IncidentRecord, incident_objects
+from threatscope.sources.incidents import IncidentRecord, incident_objects, source_identity
 from threatscope.taxonomy import SCHEMES
 
 __all__ = ["load_mapping", "load_table", "table_to_stix"]
@@ -48,6 +48,8 @@ FIELDS = (
 )
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _SETTINGS = {"date_format", "sector_scheme", "format", "delimiter", "source", "encoding"}
+# What a report credits the data with (see the README); optional, beside `source`.
+_CREDITS = ("citation", "licence")
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
     columns = mapping.get("columns")
     if not isinstance(columns, dict) or "date" not in columns:
         raise InputError(file, "[columns] must name at least the `date` column")
-    unknown = set(columns) - set(FIELDS) - _SETTINGS
+    unknown = set(columns) - set(FIELDS) - _SETTINGS - set(_CREDITS)
     if unknown:
         raise InputError(
             file,
@@ -76,6 +78,9 @@ def load_mapping(path: Path) -> dict[str, Any]:
     for name, table in mapping["values"].items():
         if name not in FIELDS or not isinstance(table, dict):
             raise InputError(file, f"[values.{name}]: unknown field or not a table")
+    for key in _CREDITS:
+        if not isinstance(columns.get(key, ""), str):
+            raise InputError(file, f"[columns] {key} must be a string")
     scheme = columns.get("sector_scheme", "stix")
     if scheme not in SCHEMES:
         raise InputError(file, f"sector_scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -204,6 +209,10 @@ def table_to_stix(text: str, file: str, mapping: dict[str, Any]) -> list[dict[st
         except ValueError as error:
             raise InputError(file, str(error), where=f"row {number}") from None
         objects.extend(incident_objects(record))
+    if any(columns.get(key) for key in _CREDITS):
+        objects.append(
+            source_identity(source, columns.get("citation"), columns.get("licence"), modified)
+        )
     return objects
 
 
