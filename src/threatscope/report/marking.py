@@ -160,7 +160,7 @@ def choose_marking(
             raise ConfigError(
                 f"the knowledge base holds {markings[strictest.key]} object(s) marked "
                 f"{strictest.label}, stricter than --tlp {requested.key}; pass --tlp "
-                f"{strictest.key} (or stricter) or leave those objects out"
+                f"{strictest.key}{'' if strictest.key == 'red' else ' or stricter'}"
             )
         return requested
     floor = LEVELS[_PRIVATE_DEFAULT] if private_sources else LEVELS["clear"]

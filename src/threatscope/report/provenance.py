@@ -38,8 +38,8 @@ class SourceCredit:
 
 
 def source_credits(conn: sqlite3.Connection) -> list[SourceCredit]:
-    """One entry per importer with current objects, and per incident source a table import
-    named (its `source` setting), in name order."""
+    """One entry per importer with current objects, a table import's under the name its mapping
+    gave the incidents (`source`), in name order."""
     registry = all_sources()
     latest = {
         source: (path, (finished or "")[:10] or None)
@@ -79,18 +79,24 @@ def source_credits(conn: sqlite3.Connection) -> list[SourceCredit]:
             " AND json_extract(json, '$.x_threatscope_source') IS NOT NULL"
         )
     }
-    table_path, table_imported = latest.get("table", (None, None))
-    for (name,) in conn.execute("SELECT source FROM incident_sources ORDER BY source"):
-        if name in credits:
-            continue
+    # A table import's incidents carry the mapping's `source` as their first reference; the
+    # latest import that brought one of them names the file.
+    for name, path, finished in conn.execute(
+        "SELECT name, path, finished FROM (SELECT json_extract(o.json,"
+        " '$.external_references[0].source_name') AS name, max(o.import_id) AS import_id"
+        " FROM objects o WHERE o.source = 'table' AND o.type = 'incident' AND o.revoked = 0"
+        " GROUP BY 1) JOIN imports i ON i.id = import_id ORDER BY name"
+    ):
         citation, licence = declared.get(name, (None, None))
-        credits[name] = SourceCredit(
-            name=name,
+        # A mapping may reuse a built-in source's name; its data is still not that source's.
+        key = f"{name} (table import)" if name in credits else name
+        credits[key] = SourceCredit(
+            name=key,
             citation=citation,
             licence=licence,
             public=False,  # a mapping says what the data is, not who may obtain it
-            file=PurePath(table_path).name if table_path else None,
-            imported=table_imported,
+            file=PurePath(path).name,
+            imported=(finished or "")[:10] or None,
         )
     return [credits[name] for name in sorted(credits)]
 
