@@ -598,11 +598,23 @@ def report_(
         bool,
         typer.Option("--infer-nexus", help="Add unattributed incidents at their inferred nexus."),
     ] = False,
+    tlp: Annotated[
+        str | None,
+        typer.Option(
+            "--tlp",
+            help="TLP 2.0 marking: clear, green, amber, amber+strict or red (default: clear "
+            "when every source is public; see README).",
+        ),
+    ] = None,
 ) -> None:
     """Write the landscape as an HTML report with charts (and PDF with --pdf)."""
     from threatscope.report.html import write_report  # Altair costs 0.5 s to import
+    from threatscope.report.marking import parse_tlp, report_marking
 
+    with _errors():
+        requested = parse_tlp(tlp) if tlp is not None else None
     with _store() as store:
+        marking, credits = report_marking(store.analytics(), requested)
         filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
         result = landscape(
             store.analytics(),
@@ -613,7 +625,9 @@ def report_(
             infer_nexus_with=store if infer_nexus else None,
         )
         with err.status("Rendering charts…", spinner="dots"):
-            written = write_report(result, output, pdf=pdf, protect=State.db)
+            written = write_report(
+                result, output, pdf=pdf, marking=marking, credits=credits, protect=State.db
+            )
     for path in written:
         out.print(f"wrote {path}", highlight=False)
 

@@ -84,6 +84,7 @@ def main(db: Path | None = None) -> None:
 
 def _landscape(console: Console, store: Store, db: Path) -> None:
     from threatscope.report.html import write_report
+    from threatscope.report.marking import report_marking
 
     if store.stats()["objects"].get("incident", 0) == 0:
         console.print("no incidents at hand (EuRepoC absent): no landscape report")
@@ -93,7 +94,13 @@ def _landscape(console: Console, store: Store, db: Path) -> None:
     for sentence in result["headline"]:
         console.print(f"  • {sentence}", highlight=False)
     start = time.perf_counter()
-    written = write_report(result, Path(os.environ.get("THREATSCOPE_REPORT", "report.html")))
+    marking, credits = report_marking(store.analytics(), None)
+    written = write_report(
+        result,
+        Path(os.environ.get("THREATSCOPE_REPORT", "report.html")),
+        marking=marking,
+        credits=credits,
+    )
     console.print(
         f"report written to [bold]{written[0].resolve()}[/] in {time.perf_counter() - start:.1f} s"
         " — open it in a browser"

@@ -25,6 +25,7 @@ __all__ = [
     "nexus_shares_svg",
     "regions_svg",
     "sector_heatmap_svg",
+    "trend_chart",
     "trend_svg",
 ]
 
@@ -157,31 +158,41 @@ def nexus_shares_svg(result: dict[str, Any]) -> str | None:
     return _svg(chart, "nexus-shares")
 
 
-def trend_svg(result: dict[str, Any]) -> str | None:
-    """Incidents per quarter, stacked by nexus (featured nexuses, the rest as Other)."""
+def trend_chart(result: dict[str, Any]) -> alt.Chart | None:
+    """Incidents per quarter, stacked by nexus (featured nexuses, the rest as Other). Every trend
+    quarter keeps its place on the axis, an empty one too: dropping it would close the gap and
+    read as steady activity."""
     trend = result["trend"]
     if not any(q["incidents"] for q in trend):
         return None
     colours = nexus_colours(result)
     grouped = grouped_trend(result)
     used = list(grouped)
+    quarters = [q["quarter"] for q in trend]
     rows = [
         {"quarter": q["quarter"], "nexus": name, "count": n, "order": used.index(name)}
         for name, counts in grouped.items()
         for q, n in zip(trend, counts, strict=True)
         if n
     ]
-    chart = (
+    return (
         alt.Chart(alt.Data(values=rows))
         .mark_bar(width=alt.RelativeBandSize(0.7))
         .encode(
             x=alt.X(
                 "quarter:O",
-                sort=[q["quarter"] for q in trend],
+                sort=quarters,
+                scale=alt.Scale(domain=quarters),
                 title=None,
                 axis=alt.Axis(labelAngle=0, labelFontSize=11),
             ),
-            y=alt.Y("count:Q", title="Incidents (per nexus)", axis=alt.Axis(titleFontSize=11)),
+            # Incidents are whole: ticks at whole numbers only, so a stack of 3 never reads
+            # against 0.5 steps (fractional counting still stacks to halves between the ticks).
+            y=alt.Y(
+                "count:Q",
+                title="Incidents (per nexus)",
+                axis=alt.Axis(titleFontSize=11, format="d", tickMinStep=1),
+            ),
             color=alt.Color(
                 "nexus:N",
                 scale=alt.Scale(domain=used, range=[colours[n] for n in used]),
@@ -191,7 +202,11 @@ def trend_svg(result: dict[str, Any]) -> str | None:
         )
         .properties(width=WIDTH - 130, height=220)
     )
-    return _svg(chart, "trend")
+
+
+def trend_svg(result: dict[str, Any]) -> str | None:
+    chart = trend_chart(result)
+    return None if chart is None else _svg(chart, "trend")
 
 
 def sector_heatmap_svg(result: dict[str, Any]) -> str | None:

@@ -11,6 +11,8 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined
 
 from threatscope.errors import ConfigError
 from threatscope.files import write_atomically
+from threatscope.report.marking import Tlp
+from threatscope.report.provenance import SourceCredit
 from threatscope.report.view import build_context
 
 __all__ = ["render_html", "write_report"]
@@ -38,13 +40,24 @@ def _environment() -> Environment:
     )
 
 
-def render_html(result: dict[str, Any]) -> str:
-    """The report for one landscape result, as a complete HTML document."""
-    return _environment().get_template(_TEMPLATE).render(**build_context(result))
+def render_html(
+    result: dict[str, Any],
+    marking: Tlp | None = None,
+    credits: list[SourceCredit] | None = None,
+) -> str:
+    """The report for one landscape result, as a complete HTML document, marked `marking`
+    (default TLP:CLEAR) and crediting `credits` (default: the result's incident sources)."""
+    context = build_context(result, marking=marking, credits=credits)
+    return _environment().get_template(_TEMPLATE).render(**context)
 
 
 def write_report(
-    result: dict[str, Any], path: Path, pdf: bool = False, protect: Path | None = None
+    result: dict[str, Any],
+    path: Path,
+    pdf: bool = False,
+    marking: Tlp | None = None,
+    credits: list[SourceCredit] | None = None,
+    protect: Path | None = None,
 ) -> list[Path]:
     """Write the HTML report to `path` (and with `pdf`, `path` with suffix .pdf); a reader never
     sees a half-written file, and `protect` (the knowledge base read) is never replaced. Returns
@@ -53,7 +66,8 @@ def write_report(
     pdf_path = path.with_suffix(".pdf")
     if pdf and pdf_path == path:
         raise ConfigError(f"{path}: the HTML report and its PDF would be the same file")
-    write_atomically(path, render_html(result).encode("utf-8"), protect=protect, parents=True)
+    html = render_html(result, marking=marking, credits=credits)
+    write_atomically(path, html.encode("utf-8"), protect=protect, parents=True)
     written = [path]
     if pdf:
         # Imported here so HTML-only use never looks for a browser.

@@ -14,9 +14,11 @@ from threatscope import __version__
 from threatscope.countries import country_name
 from threatscope.landscape.stats import wilson_interval
 from threatscope.report import charts
-from threatscope.taxonomy import sectors
+from threatscope.report.marking import LEVELS, Tlp
+from threatscope.report.provenance import SourceCredit, registry_credits
+from threatscope.taxonomy import CATEGORIES, sectors
 
-__all__ = ["build_context", "fmt_count", "fmt_p", "fmt_pct"]
+__all__ = ["build_context", "fmt_count", "fmt_p", "fmt_pct", "report_title"]
 
 _TOP = 10
 _LACKING = {
@@ -36,6 +38,31 @@ _GAPS = {
     "initial_access": "initial access technique",
     "exploited_cves": "exploited CVEs",
 }
+
+
+# The words a title puts before "cyber threat landscape", per actor category.
+_CATEGORY_WORDS = {
+    "state": "state-actor",
+    "state-affiliated": "state-affiliated",
+    "criminal": "criminal",
+    "hacktivist": "hacktivist",
+    "unknown": "uncategorised-actor",
+}
+_NOT_DECLARED = "not declared"
+
+
+def report_title(categories: list[str] | tuple[str, ...]) -> str:
+    """The title for the actor categories the figures count: "State-linked …" only when they are
+    the state and state-affiliated actors, "Criminal …" for criminal ones, and so on."""
+    chosen = [c for c in CATEGORIES if c in set(categories)]
+    if not chosen or len(chosen) == len(CATEGORIES):
+        return "Cyber threat landscape: all actor categories"
+    words = [_CATEGORY_WORDS[c] for c in chosen]
+    if "state" in chosen and "state-affiliated" in chosen:
+        words[chosen.index("state")] = "state-linked"
+        words.remove("state-affiliated")
+    phrase = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return f"{phrase[:1].upper()}{phrase[1:]} cyber threat landscape"
 
 
 def fmt_pct(value: float | None, digits: int = 1) -> str:
@@ -232,6 +259,35 @@ def _coverage(result: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def _credits(credits: list[SourceCredit]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": credit.name,
+            "citation": credit.citation or _NOT_DECLARED,
+            "licence": credit.licence or _NOT_DECLARED,
+            "edition": credit.edition,
+            "file": credit.file,
+            "imported": credit.imported,
+            "public": credit.public,
+        }
+        for credit in credits
+    ]
+
+
+def _selection(credits: list[SourceCredit]) -> str:
+    """What the incident figures can and cannot stand for, given how sources pick incidents."""
+    specific = [f"{credit.selection}." for credit in credits if credit.selection]
+    return " ".join(
+        [
+            "These figures count publicly reported incidents only, as the sources selected "
+            "them: an incident never detected, never disclosed or outside a source's scope is "
+            "not counted, so the shares describe what was reported and recorded, which favours "
+            "well-covered victims, regions and actors, not all cyber activity.",
+            *specific,
+        ]
+    )
+
+
 def _sources(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -262,7 +318,24 @@ def _inferred(inferred: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def build_context(result: dict[str, Any]) -> dict[str, Any]:
+def _marking(marking: Tlp) -> dict[str, str]:
+    return {
+        "key": marking.key,
+        "label": marking.label,
+        "colour": marking.colour,
+        "definition": marking.definition,
+    }
+
+
+def build_context(
+    result: dict[str, Any],
+    marking: Tlp | None = None,
+    credits: list[SourceCredit] | None = None,
+) -> dict[str, Any]:
+    """`marking` defaults to TLP:CLEAR and `credits` to what the source definitions say about
+    the result's incident sources; the CLI passes both as read from the knowledge base."""
+    if credits is None:
+        credits = registry_credits([source["source"] for source in result["sources"]])
     total = result["incidents"]
     previous = result["previous_window"]
     techniques = [
@@ -270,7 +343,10 @@ def build_context(result: dict[str, Any]) -> dict[str, Any]:
         for row in result["initial_access"]["overall"]
     ]
     return {
-        "title": "State-linked cyber threat landscape",
+        "title": report_title(result["filters"]["actor_categories"]),
+        "marking": _marking(marking or LEVELS["clear"]),
+        "credits": _credits(credits),
+        "selection": _selection(credits),
         "window": result["window"],
         "window_label": result["window_label"],
         "previous": previous,

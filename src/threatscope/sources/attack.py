@@ -42,4 +42,14 @@ def _is_attack(obj: dict[str, Any]) -> bool:
     )
 
 
-register(Source("attack", "MITRE ATT&CK bundles (Enterprise, ICS, Mobile)", load_attack))
+register(
+    Source(
+        "attack",
+        "MITRE ATT&CK bundles (Enterprise, ICS, Mobile)",
+        load_attack,
+        citation="MITRE ATT&CK®, The MITRE Corporation, https://attack.mitre.org",
+        licence="ATT&CK Terms of Use (royalty-free; keep MITRE's copyright notice), "
+        "https://attack.mitre.org/resources/legal-and-branding/terms-of-use/",
+        public=True,
+    )
+)

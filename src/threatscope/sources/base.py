@@ -25,13 +25,22 @@ MappedLoader = Callable[..., list[dict[str, Any]]]
 class Source:
     """`load(path)` returns valid STIX 2.1 objects or raises InputError; `default_path` is used
     when the user names no path (None: a path is required). A source that reads through a
-    mapping file sets `load_mapped(path, mapping)` instead and leaves `load` None."""
+    mapping file sets `load_mapped(path, mapping)` instead and leaves `load` None.
+
+    What a report says about the data: `citation` (who published it, where) and `licence` (the
+    terms it may be used under), both None when the data brings its own (a STIX bundle, a table
+    whose mapping declares them); `public` when anyone may obtain the data, which lets a report
+    default to TLP:CLEAR; `selection`, for an incident source, which incidents it records."""
 
     name: str
     summary: str
     load: Loader | None
     default_path: Callable[[], Path] | None = None
     load_mapped: MappedLoader | None = None
+    citation: str | None = None
+    licence: str | None = None
+    public: bool = False
+    selection: str | None = None
 
 
 _REGISTRY: dict[str, Source] = {}

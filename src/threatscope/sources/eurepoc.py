@@ -274,5 +274,12 @@ register(
         "eurepoc",
         "EuRepoC cyber-incident exports (Global Database 1.1 or the reduced 13-column CSV)",
         load_eurepoc,
+        citation="European Repository of Cyber Incidents (EuRepoC), https://eurepoc.eu",
+        licence="EuRepoC's terms of use (open-access data; cite EuRepoC), https://eurepoc.eu",
+        public=True,
+        # EuRepoC's scope (eurepoc.eu/methodology): the three inclusion criteria.
+        selection="EuRepoC records cyber incidents that were publicly reported, that breached the "
+        "confidentiality, integrity or availability of information, and that have a political "
+        "dimension (political or state targets, or a link to state actors)",
     )
 )

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-__all__ = ["IncidentRecord", "Initiator", "Victim", "incident_objects", "initiator_aliases"]
+__all__ = [
+    "IncidentRecord",
+    "Initiator",
+    "Victim",
+    "incident_objects",
+    "initiator_aliases",
+    "source_identity",
+]
 
 _NAMESPACE = uuid.UUID("5f0c7f0e-3a7c-4f3e-9d55-0c8f8f3f6a11")
 _ATTACK_ID = re.compile(r"\bG[0-9]{4}\b")
@@ -197,6 +204,28 @@ def incident_objects(record: IncidentRecord) -> list[dict[str, Any]]:
         objects.append(identity)
         objects.append(_relationship(incident_id, "targets", identity_id, record.modified))
     return objects
+
+
+def source_identity(
+    source: str, citation: str | None, licence: str | None, modified: str
+) -> dict[str, Any]:
+    """The incident source itself, carrying the citation and licence its import declared, so a
+    report can credit data whose importer cannot know them (a table through a mapping)."""
+    identity: dict[str, Any] = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": _id("identity", "incident-source", source),
+        "created": "1970-01-01T00:00:00.000Z",
+        "modified": modified,
+        "name": source,
+        "identity_class": "unknown",
+        "x_threatscope_source": source,
+    }
+    if citation:
+        identity["x_threatscope_citation"] = citation
+    if licence:
+        identity["x_threatscope_licence"] = licence
+    return identity
 
 
 def _victim_label(victim: Victim) -> str:

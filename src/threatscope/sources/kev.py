@@ -110,4 +110,14 @@ def kev_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
     return objects
 
 
-register(Source("kev", "CISA Known Exploited Vulnerabilities JSON feed", load_kev))
+register(
+    Source(
+        "kev",
+        "CISA Known Exploited Vulnerabilities JSON feed",
+        load_kev,
+        citation="CISA Known Exploited Vulnerabilities Catalog, Cybersecurity and Infrastructure "
+        "Security Agency, https://www.cisa.gov/known-exploited-vulnerabilities-catalog",
+        licence="CC0 1.0 (public domain dedication)",
+        public=True,
+    )
+)

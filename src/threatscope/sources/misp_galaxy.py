@@ -136,5 +136,8 @@ register(
         "MISP threat-actor galaxy (default: the copy inside pymispgalaxies)",
         load_misp_galaxy,
         default_path=packaged_galaxy_path,
+        citation="MISP galaxy, threat-actor cluster, MISP Project, https://github.com/MISP/misp-galaxy",
+        licence="CC0 1.0 or BSD 2-Clause, at the user's choice",
+        public=True,
     )
 )

@@ -27,7 +27,7 @@ from threatscope.errors import InputError
 from threatscope.files import read_input
 from threatscope.sources.base import Source, register
 from threatscope.sources.incident_fields import initiator, normalise_types, victim
-from threatscope.sources.incidents import IncidentRecord, incident_objects
+from threatscope.sources.incidents import IncidentRecord, incident_objects, source_identity
 from threatscope.taxonomy import SCHEMES
 
 __all__ = ["RejectedRow", "load_mapping", "load_table", "table_to_stix", "write_rejects"]
@@ -63,6 +63,8 @@ class RejectedRow:
     row: int
     reason: str
     content: str
+# What a report credits the data with (see the README); optional, beside `source`.
+_CREDITS = ("citation", "licence")
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -83,7 +85,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
     columns = mapping.get("columns")
     if not isinstance(columns, dict) or "date" not in columns:
         raise InputError(file, "[columns] must name at least the `date` column")
-    unknown = set(columns) - set(FIELDS) - _SETTINGS
+    unknown = set(columns) - set(FIELDS) - _SETTINGS - set(_CREDITS)
     if unknown:
         raise InputError(
             file,
@@ -106,6 +108,9 @@ def load_mapping(path: Path) -> dict[str, Any]:
             )
         if not isinstance(table, dict):
             raise InputError(file, f"[values.{name}] must be a table")
+    for key in _CREDITS:
+        if not isinstance(columns.get(key, ""), str):
+            raise InputError(file, f"[columns] {key} must be a string")
     scheme = columns.get("sector_scheme", "stix")
     if scheme not in SCHEMES:
         raise InputError(file, f"sector_scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -300,6 +305,10 @@ def table_to_stix(
         objects.extend(incident_objects(record))
     if rejects is not None:
         rejects.sort(key=lambda rejected: rejected.row)  # two passes found them
+    if any(columns.get(key) for key in _CREDITS):
+        objects.append(
+            source_identity(source, columns.get("citation"), columns.get("licence"), modified)
+        )
     return objects
 
 

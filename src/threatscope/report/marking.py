@@ -1,0 +1,176 @@
+"""The report's Traffic Light Protocol marking (FIRST TLP 2.0): the five labels, their colours and
+wording, the TLP markings the knowledge base holds, and the rule that picks the report's level.
+
+The rule (README, "The report"): a level chosen with `--tlp` is never silently changed; if the
+knowledge base holds objects marked stricter than it, the report is refused (exit 2), because a
+report mixing them could pass on what its sources did not allow. Without `--tlp` the marking is
+the strictest of: TLP:CLEAR when every source is public (the shipped importers all are), TLP:AMBER
+when a source is not known to be public (a table, STIX bundle or extract import), and the
+strictest TLP marking any object in the knowledge base carries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import orjson
+
+from threatscope.errors import ConfigError
+from threatscope.report.provenance import SourceCredit, source_credits
+
+__all__ = [
+    "LEVELS",
+    "Tlp",
+    "choose_marking",
+    "parse_tlp",
+    "report_marking",
+    "stored_markings",
+]
+
+
+@dataclass(frozen=True)
+class Tlp:
+    """One TLP 2.0 label. `rank` grows with strictness; `colour` is FIRST's, for the label text
+    on black."""
+
+    key: str
+    rank: int
+    colour: str
+    definition: str
+
+    @property
+    def label(self) -> str:
+        return f"TLP:{self.key.upper()}"
+
+
+# Wording and colours as FIRST's TLP 2.0 standard gives them (https://www.first.org/tlp/).
+LEVELS: dict[str, Tlp] = {
+    tlp.key: tlp
+    for tlp in (
+        Tlp(
+            "clear",
+            0,
+            "#FFFFFF",
+            "Recipients can spread this to the world, there is no limit on disclosure.",
+        ),
+        Tlp(
+            "green",
+            1,
+            "#33FF00",
+            "Limited disclosure, recipients can spread this within their community.",
+        ),
+        Tlp(
+            "amber",
+            2,
+            "#FFC000",
+            "Limited disclosure, recipients can only spread this on a need-to-know basis within "
+            "their organization and its clients.",
+        ),
+        Tlp(
+            "amber+strict",
+            3,
+            "#FFC000",
+            "Limited disclosure, recipients can only spread this on a need-to-know basis within "
+            "their organization. TLP:AMBER+STRICT restricts sharing to the organization only.",
+        ),
+        Tlp(
+            "red",
+            4,
+            "#FF2B2B",
+            "For the eyes and ears of individual recipients only, no further disclosure.",
+        ),
+    )
+}
+
+# The published STIX marking-definition ids: TLP 1.0 (STIX 2.1 spec; WHITE is now CLEAR) and the
+# TLP 2.0 extension (oasis-open/cti-stix-common-objects). Consumers recognise TLP by these ids.
+_MARKING_IDS = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "amber",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red",
+    "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": "clear",
+    "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": "green",
+    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": "amber",
+    "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": "amber+strict",
+    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": "red",
+}
+_TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+# Unmarked data from a source not known to be public: not for the world, but shareable where it
+# is needed, which is what most sharing communities assume of unlabelled intelligence.
+_PRIVATE_DEFAULT = "amber"
+
+
+def parse_tlp(text: str) -> Tlp:
+    """`clear`, `TLP:AMBER+STRICT`, … (any case); anything else is a ConfigError naming them."""
+    key = text.strip().lower().removeprefix("tlp:")
+    if key not in LEVELS:
+        raise ConfigError(
+            f"--tlp {text!r} is not a TLP 2.0 level; use one of: {', '.join(LEVELS)}"
+        )
+    return LEVELS[key]
+
+
+def _definition_level(doc: dict) -> str | None:
+    """The TLP level a stored marking-definition object defines, whatever its id."""
+    extension = (doc.get("extensions") or {}).get(_TLP2_EXTENSION) or {}
+    if isinstance(extension.get("tlp_2_0"), str):
+        return extension["tlp_2_0"].lower()
+    definition = doc.get("definition") or {}
+    if doc.get("definition_type") == "tlp" and isinstance(definition.get("tlp"), str):
+        return definition["tlp"].lower()
+    name = doc.get("name")
+    if isinstance(name, str) and name.upper().startswith("TLP:"):
+        return name[4:].lower()
+    return None
+
+
+def stored_markings(conn: sqlite3.Connection) -> dict[str, int]:
+    """TLP level -> how many current objects carry it (object or granular marking)."""
+    levels = dict(_MARKING_IDS)
+    for (doc,) in conn.execute("SELECT json FROM objects WHERE type = 'marking-definition'"):
+        definition = orjson.loads(doc)
+        level = _definition_level(definition)
+        if level is not None:
+            levels.setdefault(definition["id"], "clear" if level == "white" else level)
+    counts: dict[str, int] = {}
+    rows = conn.execute(
+        "SELECT m.value, count(DISTINCT o.id) FROM objects o,"
+        " json_each(o.json, '$.object_marking_refs') m WHERE o.revoked = 0 GROUP BY 1"
+        " UNION ALL SELECT json_extract(g.value, '$.marking_ref'), count(DISTINCT o.id)"
+        " FROM objects o, json_each(o.json, '$.granular_markings') g WHERE o.revoked = 0"
+        " GROUP BY 1"
+    )
+    for ref, count in rows:
+        level = levels.get(ref)
+        if level in LEVELS:
+            counts[level] = counts.get(level, 0) + count
+    return counts
+
+
+def choose_marking(
+    requested: Tlp | None, markings: dict[str, int], private_sources: list[str]
+) -> Tlp:
+    """The report's level (module docstring). `markings`: stored_markings(); `private_sources`:
+    the sources not known to be public, by name."""
+    strictest = max((LEVELS[key] for key in markings), key=lambda t: t.rank, default=None)
+    if requested is not None:
+        if strictest is not None and strictest.rank > requested.rank:
+            raise ConfigError(
+                f"the knowledge base holds {markings[strictest.key]} object(s) marked "
+                f"{strictest.label}, stricter than --tlp {requested.key}; pass --tlp "
+                f"{strictest.key}{'' if strictest.key == 'red' else ' or stricter'}"
+            )
+        return requested
+    floor = LEVELS[_PRIVATE_DEFAULT] if private_sources else LEVELS["clear"]
+    return max(filter(None, (floor, strictest)), key=lambda t: t.rank)
+
+
+def report_marking(
+    conn: sqlite3.Connection, requested: Tlp | None
+) -> tuple[Tlp, list[SourceCredit]]:
+    """The marking for a report on this knowledge base, and the sources it credits."""
+    credits = source_credits(conn)
+    private = [credit.name for credit in credits if not credit.public]
+    return choose_marking(requested, stored_markings(conn), private), credits
