@@ -26,13 +26,13 @@ from typer.testing import CliRunner, Result
 from threatscope.cli import app
 from threatscope.errors import StoreError
 from threatscope.store import SQLiteStore
-from threatscope.store.migrations import LATEST, MIGRATIONS
+from threatscope.store.migrations import APPLICATION_ID, LATEST, MIGRATIONS
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
 FIXTURES = Path(__file__).parent / "fixtures"
-HISTORIC = (1, 2, 3)
+HISTORIC = (1, 2, 3, 4)
 # What each schema's code wrote into PRAGMA user_version: schema 3 shipped without a bump.
-SHIPPED_AS = {1: 1, 2: 2, 3: 2}
+SHIPPED_AS = {1: 1, 2: 2, 3: 2, 4: 4}
 # Written by the import and by analyst decisions; a migration must keep every row as it was.
 KEPT = (
     "imports",
@@ -136,6 +136,14 @@ def schema(db: Path) -> dict[str, str]:
     return {name: " ".join(re.sub(r"--[^\n]*", "", sql).split()) for name, sql in found}
 
 
+def application_id(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute("PRAGMA application_id").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -171,7 +179,7 @@ def historic_db(path: Path, version: int, scratch: Path) -> Path:
             "INSERT INTO incident_initiators"
             " SELECT fact, category, country, actor_ref FROM scratch.incident_initiators"
         )
-    if version == 3:
+    if version >= 3:
         for table in ("incident_initiators", "incident_sources"):
             conn.execute(f"INSERT INTO {table} SELECT * FROM scratch.{table}")
     conn.execute("COMMIT")
@@ -222,6 +230,7 @@ def test_historic_knowledge_base_upgrades_without_losing_a_row(
     assert (upgrade.from_version, upgrade.to_version) == (SHIPPED_AS[version], LATEST)
     assert [v for v, _ in upgrade.steps] == list(range(SHIPPED_AS[version] + 1, LATEST + 1))
     assert user_version(db) == LATEST
+    assert application_id(db) == APPLICATION_ID
     fresh = tmp_path / "fresh.db"
     SQLiteStore(fresh).close()
     assert schema(db) == schema(fresh)
@@ -307,6 +316,7 @@ def newer_db(path: Path) -> Path:
     conn.executescript(
         "CREATE TABLE objects (id TEXT PRIMARY KEY);"
         f"INSERT INTO objects VALUES ('x');PRAGMA user_version = {LATEST + 1};"
+        f"PRAGMA application_id = {APPLICATION_ID};"  # a later ThreatScope marks its files too
     )
     conn.close()
     return path

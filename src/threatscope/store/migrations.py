@@ -7,6 +7,8 @@ Versions (PRAGMA user_version; the DDL of each is kept in tests/data/schemas/vN.
 3. f728fba..: facts ordered by day, per-source coverage (`incident_sources`). These commits
    still wrote user_version 2, so a file marked 2 holds either schema; the step to 3 rebuilds
    the fact tables from the stored incidents, which is right for both.
+4. PRAGMA application_id 'TSKB' (0x54534B42): the file says it is a ThreatScope knowledge base,
+   so `--db` can refuse another application's SQLite file without touching it.
 
 Each step is plain data (the version it produces, what it changes, the statements to run), so
 another backend can keep its own list beside this one. Tables derived from stored objects
@@ -20,7 +22,9 @@ from dataclasses import dataclass
 
 from threatscope.store.base import Writer
 
-__all__ = ["LATEST", "MIGRATIONS", "Migration", "pending", "rebuild_derived"]
+__all__ = ["APPLICATION_ID", "LATEST", "MIGRATIONS", "Migration", "pending", "rebuild_derived"]
+
+APPLICATION_ID = int.from_bytes(b"TSKB", "big")
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         _DROP_FACT_TABLES + _V3_FACT_TABLES,
         rebuild_derived=True,
     ),
+    Migration(4, "mark the file as a ThreatScope knowledge base (application_id)", (
+        f"PRAGMA application_id = {APPLICATION_ID}",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 

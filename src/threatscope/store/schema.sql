@@ -1,4 +1,4 @@
--- ThreatScope knowledge base, SQLite schema version 3 (older files are
+-- ThreatScope knowledge base, SQLite schema version 4 (older files are
 -- upgraded by migrations.py).
 -- `objects` holds the current version of every STIX object; everything else is derived from it
 -- on import (relationships, external_ids, aliases) or by actor resolution (actor_*), except
@@ -143,4 +143,6 @@ CREATE TABLE IF NOT EXISTS incident_labels (
 CREATE INDEX IF NOT EXISTS incident_labels_by_fact ON incident_labels(fact, kind, value);
 CREATE INDEX IF NOT EXISTS incident_labels_by_kind ON incident_labels(kind, value);
 
-PRAGMA user_version = 3;
+-- 'TSKB': marks the file as ours, so --db never adopts another application's database.
+PRAGMA application_id = 1414744898;
+PRAGMA user_version = 4;

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -47,6 +48,28 @@ _FACT_TABLES = (
 )
 
 
+# Present in every schema version: how a knowledge base made before the application_id mark
+# is recognised.
+_OWN_TABLES = ("objects", "imports", "provenance", "external_ids", "aliases")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _file_state(path: Path) -> str:
+    """'missing', 'empty' (0 bytes), 'sqlite' or 'not-sqlite', read without changing anything."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return "missing"
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a knowledge base file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not header:
+        return "empty"
+    return "sqlite" if header == _SQLITE_HEADER else "not-sqlite"
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -56,19 +79,33 @@ def _dumps(value: Any) -> str:
 
 
 class SQLiteStore:
-    def __init__(self, path: Path | str, create: bool = True) -> None:
+    def __init__(self, path: Path | str, create: bool = True, read_only: bool = False) -> None:
+        """Open the knowledge base at `path`. Only `create` makes one, and only in a new or
+        empty file; any other file is refused untouched unless it is a ThreatScope knowledge
+        base. `read_only` opens it without ever writing (a read-only directory works too)."""
         self.location = str(path)
+        self.read_only = read_only
         if self.location != ":memory:":
-            if not create and not Path(self.location).is_file():
+            state = _file_state(Path(self.location))
+            if state in ("missing", "empty") and not create:
                 raise ConfigError(
                     f"{self.location}: no knowledge base here yet; "
                     "fill one with `threatscope sync` or `threatscope import`"
                 )
-            Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+            if state == "not-sqlite":
+                raise ConfigError(
+                    f"{self.location}: not a ThreatScope knowledge base (not an SQLite file); "
+                    "nothing was changed"
+                )
+            if state == "missing":
+                Path(self.location).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = sqlite3.connect(
-                self.location, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000
-            )
+            self._conn = self._connect()
+            try:
+                self._refuse_foreign()
+            except ConfigError:
+                self._conn.close()
+                raise
             self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             # WAL + NORMAL: a crash can lose the last commit but never corrupts or half-applies one.
@@ -85,12 +122,60 @@ class SQLiteStore:
                 f"{self.location}: cannot open as a ThreatScope database: {exc}"
             ) from None
 
+    def _connect(self) -> sqlite3.Connection:
+        timeout = _BUSY_TIMEOUT_MS / 1000
+        if not self.read_only or self.location == ":memory:":
+            return sqlite3.connect(self.location, isolation_level=None, timeout=timeout)
+        uri = f"file:{quote(str(Path(self.location).resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            # A WAL database needs its -shm file, which a read-only directory cannot hold;
+            # nobody can write there either, so reading the file as immutable is exact.
+            conn.close()
+            return sqlite3.connect(
+                uri + "&immutable=1", uri=True, isolation_level=None, timeout=timeout
+            )
+
+    def _refuse_foreign(self) -> None:
+        """Refuse, before anything is written, a database some other application made."""
+        conn = self._conn
+        application = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        if application == migrations.APPLICATION_ID:
+            return
+        if application:
+            raise ConfigError(
+                f"{self.location}: not a ThreatScope knowledge base (another application's "
+                f"database, application_id {application:#x}); nothing was changed"
+            )
+        tables = sorted(
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        )
+        if not tables:
+            return  # an empty database: ours to fill
+        # Knowledge bases made before the mark (schema 1 to 3) are known by their tables.
+        if 0 < self._user_version() < 4 and set(_OWN_TABLES) <= set(tables):
+            return
+        shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+        raise ConfigError(
+            f"{self.location}: not a ThreatScope knowledge base (it holds tables {shown}); "
+            "nothing was changed"
+        )
+
     def _ensure_schema(self) -> None:
         version = self._user_version()
         self.upgrade = SchemaUpgrade(version, version)
         if version == SCHEMA_VERSION:
             return
         self._refuse_newer(version)
+        if self.read_only:
+            self._upgrade_through_a_writer(version)
+            return
         if version > 0:
             self._migrate()
             return
@@ -99,6 +184,21 @@ class SQLiteStore:
         # Every statement is idempotent, so two processes creating the same file both succeed.
         self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
         self.upgrade = SchemaUpgrade(version, SCHEMA_VERSION)
+
+    def _upgrade_through_a_writer(self, version: int) -> None:
+        """A read-only open of an old or empty file: upgrade it where the file can be written
+        (as any command does), else say how; an empty file is never made a knowledge base here."""
+        if version == 0:
+            raise ConfigError(
+                f"{self.location}: no knowledge base here yet; "
+                "fill one with `threatscope sync` or `threatscope import`"
+            )
+        self._conn.close()
+        with SQLiteStore(self.location, create=False) as writer:
+            upgrade = writer.upgrade
+        self._conn = self._connect()
+        self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        self.upgrade = upgrade
 
     def _user_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
