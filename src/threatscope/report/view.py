@@ -67,9 +67,14 @@ def _humanise(value: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _too_few(result: dict[str, Any]) -> bool:
+    return any(w["kind"] == "small-n" for w in result.get("warnings", ()))
+
+
 def _nexus_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per nexus seen in either window: current figures, the previous share, the test."""
     total = result["incidents"]
+    too_few = _too_few(result)
     current = {r["nexus"]: r for r in result["by_nexus"]}
     colours = charts.nexus_colours(result)
     # This window's nexuses in the chart's order, then those seen only before, unknown last.
@@ -93,8 +98,8 @@ def _nexus_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "name": charts.nexus_name(nexus),
                 "colour": colours.get(charts.nexus_name(nexus), colours[charts.OTHER]),
                 "count": fmt_count(change["count"]),
-                "share": fmt_pct(change["share"]),
-                "ci": f"{fmt_pct(low)}–{fmt_pct(high)}" if total else "–",
+                "share": "too few to estimate" if too_few else fmt_pct(change["share"]),
+                "ci": f"{fmt_pct(low)}–{fmt_pct(high)}" if total and not too_few else "–",
                 "previous_count": fmt_count(change["previous_count"]),
                 "previous_share": fmt_pct(change["previous_share"]),
                 "change": _signed(change["change_pp"], ".1f") + " pp",
@@ -102,6 +107,7 @@ def _nexus_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 if change["change_pp"] > 0
                 else ("down" if change["change_pp"] < 0 else ""),
                 "p_value": fmt_p(change["p_value"]),
+                "p_holm": fmt_p(change.get("p_holm")),
                 "significant": change["significant"],
             }
         )
@@ -146,7 +152,7 @@ def _key_figures(result: dict[str, Any]) -> list[dict[str, str]]:
             f"(p = {fmt_p(previous['incidents_p_value'])})",
         },
     ]
-    if known:
+    if known and not _too_few(result):
         top = known[0]
         figures.append(
             {
@@ -280,6 +286,7 @@ def build_context(result: dict[str, Any]) -> dict[str, Any]:
         "filters": _filters(result),
         "fractional": result["filters"]["count"] == "fractional",
         "headline": result["headline"],
+        "warnings": result.get("warnings", []),
         "key_figures": _key_figures(result),
         "scope": _scope(result),
         "nexus_rows": _nexus_rows(result),
