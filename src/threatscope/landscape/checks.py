@@ -123,29 +123,31 @@ def _category_granularity(
         "SELECT DISTINCT f.source, i.category FROM incident_initiators i"
         " JOIN incident_facts f ON f.fact = i.fact",
     )
-    warnings = []
-    for category in filters.actor_categories:
-        lacking = [s for s in sources if category not in coded[s]]
-        if not lacking:
-            continue
-        details = "; ".join(
-            f"{s} codes {_and(sorted(coded[s]))}" if coded[s] else f"{s} codes no initiators"
-            for s in lacking
+    asked = set(filters.actor_categories)
+    # A source answers if it codes any category asked for: one that writes "state" for every
+    # state-linked initiator still answers the default state + state-affiliated.
+    lacking = [s for s in sources if not coded[s] & asked]
+    if not lacking:
+        return []
+    name = "/".join(filters.actor_categories)
+    details = "; ".join(
+        f"{s} codes {_and(sorted(coded[s]))}" if coded[s] else f"{s} codes no initiators"
+        for s in lacking
+    )
+    if len(lacking) == len(sources):
+        message = (
+            f"--actor-category {name}: no source in the window codes initiators as {name} "
+            f"({details}). Zero {name} incidents here means the sources do not use the "
+            "category, not that there were none."
         )
-        if len(lacking) == len(sources):
-            message = (
-                f"--actor-category {category}: no source in the window codes initiators as "
-                f"{category} ({details}). Zero {category} incidents here means the sources do "
-                "not use the category, not that there were none."
-            )
-        else:
-            coding = [s for s in sources if s not in lacking]
-            message = (
-                f"--actor-category {category}: only {_and(coding)} codes initiators as "
-                f"{category}; {details}, so its {category} incidents are not counted."
-            )
-        warnings.append(_warning("granularity", message))
-    return warnings
+    else:
+        coding = [s for s in sources if s not in lacking]
+        message = (
+            f"--actor-category {name}: only {_and(coding)} codes initiators as {name}; "
+            f"{details}, so {'its' if len(lacking) == 1 else 'their'} {name} incidents are "
+            "not counted."
+        )
+    return [_warning("granularity", message)]
 
 
 def _small_n(
@@ -153,10 +155,15 @@ def _small_n(
 ) -> list[dict[str, str]]:
     if incidents >= min_n:
         return []
+    found = (
+        f"No incident in {window_label} passes"
+        if incidents == 0
+        else f"Only {incidents} incident{' in' if incidents == 1 else 's in'} {window_label} "
+        + ("passes" if incidents == 1 else "pass")
+    )
     message = (
-        f"Only {incidents} incident{'s' if incidents != 1 else ''} in {window_label} pass "
-        f"the filters, fewer than --min-n {min_n}: shares and changes are too uncertain to "
-        "state, so no headline is written and shares are shown as too few to estimate."
+        f"{found} the filters, fewer than --min-n {min_n}: shares and changes are too uncertain "
+        "to state, so no headline is written and shares are shown as too few to estimate."
     )
     if not sources:
         covered = [

@@ -18,7 +18,7 @@ import orjson
 
 from threatscope.countries import country_name
 from threatscope.landscape.checks import data_warnings
-from threatscope.landscape.dates import source_dates
+from threatscope.landscape.dates import latest_valid_day, source_dates
 from threatscope.landscape.facts import EPOCH
 from threatscope.landscape.selection import Filters, check_sources, day_number, select
 from threatscope.landscape.stats import compare_counts, compare_shares, holm, wilson_interval
@@ -50,8 +50,7 @@ def landscape(
     check_sources(conn, filters)
     dates = source_dates(conn)
     # Placeholder and after-the-export dates never choose the default window.
-    latest = max((d.last_valid for d in dates.values() if d.last_valid), default=None)
-    current = parse_window(window, ending, months, latest)
+    current = parse_window(window, ending, months, latest_valid_day(dates))
     previous = current.previous()
     quarters = quarters_before(current.end, trend_quarters)
     select(conn, min(previous.start, quarters[0].start), current.end, filters)
@@ -167,9 +166,11 @@ def _previous(
     now_counts: dict[str, float],
 ) -> dict[str, Any]:
     changes: list[dict[str, Any]] = []
+    p_values: list[float | None] = []
     for nexus in _order({**counts, **now_counts}):
         now, before = now_counts.get(nexus, 0), counts.get(nexus, 0)
         p_value = compare_shares(now, now_total, before, total)
+        p_values.append(p_value)
         now_share = now / now_total if now_total else 0.0
         before_share = before / total if total else 0.0
         changes.append(
@@ -184,7 +185,7 @@ def _previous(
             }
         )
     # One test per nexus: Holm keeps the chance of any false "significant" among them at 5%.
-    for change, adjusted in zip(changes, holm([c["p_value"] for c in changes]), strict=True):
+    for change, adjusted in zip(changes, holm(p_values), strict=True):
         change["p_holm"] = None if adjusted is None else round(adjusted, 6)
         change["significant"] = adjusted is not None and adjusted < 0.05
     p_total = compare_counts(now_total, total)

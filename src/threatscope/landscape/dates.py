@@ -8,8 +8,9 @@ Rules (the `dates` warning and the README state them too):
 - after the export: later than the knowledge base's latest import (an incident cannot start
   after it was recorded), or the source's latest dates when a gap of more than 180 days
   (and more than 10 times the source's typical gap between dates) separates them from every
-  earlier date of the source and they are at most 1% of its dated incidents (an isolated date far past the rest, the signature of a typo such as 2026-12-01 in
-  an export that ends in March 2026).
+  earlier date of the source and they are at most 1% of its dated incidents: an isolated date
+  far past the rest, the signature of a typo such as 2026-12-01 in an export that ends in
+  March 2026.
 
 None of these dates chooses the default window: `latest_valid_day` ignores them.
 """
@@ -118,7 +119,6 @@ def source_dates(conn: sqlite3.Connection) -> dict[str, SourceDates]:
     return found
 
 
-def latest_valid_day(conn: sqlite3.Connection) -> date | None:
+def latest_valid_day(dates: dict[str, SourceDates]) -> date | None:
     """The latest date of any source that is none of the suspect kinds above."""
-    lasts = [s.last_valid for s in source_dates(conn).values() if s.last_valid]
-    return max(lasts, default=None)
+    return max((s.last_valid for s in dates.values() if s.last_valid), default=None)

@@ -68,8 +68,9 @@ class SectorTaxonomy:
         for sector in self.by_id.values():
             if key in (sector.id, sector.id.replace("-", " "), sector.label.casefold()):
                 return sector.id
-        raise ConfigError(f"unknown sector {text!r}; sectors (sub-sectors in brackets): "
-                          f"{self.outline()}")
+        raise ConfigError(
+            f"unknown sector {text!r}; sectors (sub-sectors in brackets): {self.outline()}"
+        )
 
     def within(self, sector_id: str) -> frozenset[str]:
         """Every sector a filter on `sector_id` includes: itself and all that descend from it."""
