@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -43,27 +42,46 @@ def _and(items: list[str]) -> str:
 
 
 def _sources_in(conn: sqlite3.Connection, window: Window, filters: Filters) -> list[str]:
-    """Sources with a dated incident in the window (of those `--source` keeps)."""
-    params: list[Any] = [day_number(window.start), day_number(window.end)]
-    only = ""
-    if filters.sources:
-        only = f" AND source IN ({','.join('?' * len(filters.sources))})"
-        params.extend(filters.sources)
+    """Sources with a dated incident in the window (of those `--source` keeps): one probe of
+    the (source, day) index each."""
+    lo, hi = day_number(window.start), day_number(window.end)
     return [
-        row[0]
-        for row in conn.execute(
-            f"SELECT DISTINCT source FROM incident_facts WHERE day BETWEEN ? AND ?{only}"
-            " ORDER BY source",
-            params,
-        )
+        source
+        for (source,) in conn.execute("SELECT source FROM incident_sources ORDER BY source")
+        if (not filters.sources or source in filters.sources)
+        and conn.execute(
+            "SELECT 1 FROM incident_facts WHERE source = ? AND day BETWEEN ? AND ? LIMIT 1",
+            (source, lo, hi),
+        ).fetchone()
     ]
 
 
-def _coded(conn: sqlite3.Connection, sql: str) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = defaultdict(set)
-    for source, value in conn.execute(sql):
-        found[source].add(value)
-    return found
+def _codes_any(
+    conn: sqlite3.Connection, table: str, column: str, source: str, values: set[str]
+) -> bool:
+    """Whether any incident of `source` has a victim sector / initiator category in `values`;
+    stops at the first, so a source that codes them costs next to nothing."""
+    marks = ",".join("?" * len(values))
+    return (
+        conn.execute(
+            f"SELECT 1 FROM {table} x JOIN incident_facts f ON f.fact = x.fact"
+            f" WHERE f.source = ? AND x.{column} IN ({marks}) LIMIT 1",
+            (source, *sorted(values)),
+        ).fetchone()
+        is not None
+    )
+
+
+def _coded(conn: sqlite3.Connection, table: str, column: str, source: str) -> set[str]:
+    """Every sector / category the source codes (read only when a warning needs to say so)."""
+    return {
+        value
+        for (value,) in conn.execute(
+            f"SELECT DISTINCT x.{column} FROM incident_facts f JOIN {table} x ON x.fact = f.fact"
+            f" WHERE f.source = ? AND x.{column} IS NOT NULL",
+            (source,),
+        )
+    }
 
 
 def _sector_granularity(
@@ -72,15 +90,11 @@ def _sector_granularity(
     if not filters.sector or not sources:
         return []
     taxonomy = sectors()
-    wanted = taxonomy.within(filters.sector)
-    coded = _coded(
-        conn,
-        "SELECT DISTINCT f.source, v.sector FROM incident_victims v"
-        " JOIN incident_facts f ON f.fact = v.fact WHERE v.sector IS NOT NULL",
-    )
-    lacking = [s for s in sources if not coded[s] & wanted]
+    wanted = set(taxonomy.within(filters.sector))
+    lacking = [s for s in sources if not _codes_any(conn, "incident_victims", "sector", s, wanted)]
     if not lacking:
         return []
+    coded = {s: _coded(conn, "incident_victims", "sector", s) for s in lacking}
     label = taxonomy.label(filters.sector)
     below = len(wanted) - 1
     level = f"{label}" + (f" or any of its {below} sub-sectors" if below else "")
@@ -118,17 +132,15 @@ def _category_granularity(
 ) -> list[dict[str, str]]:
     if not sources:
         return []
-    coded = _coded(
-        conn,
-        "SELECT DISTINCT f.source, i.category FROM incident_initiators i"
-        " JOIN incident_facts f ON f.fact = i.fact",
-    )
     asked = set(filters.actor_categories)
     # A source answers if it codes any category asked for: one that writes "state" for every
     # state-linked initiator still answers the default state + state-affiliated.
-    lacking = [s for s in sources if not coded[s] & asked]
+    lacking = [
+        s for s in sources if not _codes_any(conn, "incident_initiators", "category", s, asked)
+    ]
     if not lacking:
         return []
+    coded = {s: _coded(conn, "incident_initiators", "category", s) for s in lacking}
     name = "/".join(filters.actor_categories)
     details = "; ".join(
         f"{s} codes {_and(sorted(coded[s]))}" if coded[s] else f"{s} codes no initiators"

@@ -424,15 +424,22 @@ def _sources(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "SELECT source, incidents, dated, first_day, last_day FROM incident_sources"
         " ORDER BY source"
     ).fetchall()
-    # Through the incidents' own import, since a table's source is its mapping's `source =`.
     files = {
         source: path
-        for source, path, _ in conn.execute(
-            "SELECT f.source, i.path, max(i.id) FROM incident_facts f"
-            " JOIN objects o ON o.id = f.incident_id JOIN imports i ON i.id = o.import_id"
-            " GROUP BY f.source"
+        for source, path in conn.execute(
+            "SELECT source, path FROM imports WHERE added + updated > 0 ORDER BY id"
         )
     }
+    for source, *_ in rows:
+        if source not in files:
+            # A table's source is its mapping's `source =`, not the importer: ask an incident.
+            found = conn.execute(
+                "SELECT i.path FROM incident_facts f JOIN objects o ON o.id = f.incident_id"
+                " JOIN imports i ON i.id = o.import_id WHERE f.source = ? LIMIT 1",
+                (source,),
+            ).fetchone()
+            if found:
+                files[source] = found[0]
 
     def iso(day: int | None) -> str | None:
         return None if day is None else date.fromordinal(EPOCH.toordinal() + day).isoformat()

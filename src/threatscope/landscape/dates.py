@@ -76,6 +76,8 @@ def _isolated_tail(days: list[int], cap: int) -> list[int]:
     cut = 0
     for index in range(min(cap, len(days) - 1)):
         gap = days[index] - days[index + 1]
+        if gap <= ISOLATION_DAYS:
+            continue
         before = days[index + 1 : index + 102]
         typical = median(a - b for a, b in itertools.pairwise(before)) if len(before) > 1 else 0
         if gap > max(ISOLATION_DAYS, SPARSE_FACTOR * typical):
@@ -84,12 +86,14 @@ def _isolated_tail(days: list[int], cap: int) -> list[int]:
 
 
 def source_dates(conn: sqlite3.Connection) -> dict[str, SourceDates]:
+    """Every source's suspect dates; index range scans only, so a million incidents cost
+    milliseconds (only the suspect dates themselves are fetched)."""
     placeholder_days = {_day(d): d for d in PLACEHOLDERS}
     early = _day(EARLIEST_PLAUSIBLE)
     as_of = _as_of(conn)
     found: dict[str, SourceDates] = {}
     for source, dated in conn.execute(
-        "SELECT source, count(day) FROM incident_facts GROUP BY source ORDER BY source"
+        "SELECT source, dated FROM incident_sources ORDER BY source"
     ).fetchall():
         info = found[source] = SourceDates(source, dated)
         for day, count in conn.execute(
@@ -101,21 +105,41 @@ def source_dates(conn: sqlite3.Connection) -> dict[str, SourceDates]:
                 info.placeholders[placeholder_days[day]] = count
             else:
                 info.before_1990.extend([_date(day)] * count)
-        days = [
+        cap = max(1, int(dated * _TAIL_SHARE))
+        latest = [
             day
             for (day,) in conn.execute(
-                "SELECT day FROM incident_facts WHERE source = ? AND day >= ? ORDER BY day DESC",
-                (source, early),
+                "SELECT day FROM incident_facts WHERE source = ? AND day >= ?"
+                " ORDER BY day DESC LIMIT ?",
+                (source, early, cap + 102),
             )
         ]
-        beyond = len(_isolated_tail(days, max(1, int(dated * _TAIL_SHARE))))
+        beyond = len(_isolated_tail(latest, cap))
         if as_of is not None:
             # Both rules pick a run of the latest dates, so together they pick the longer run.
-            beyond = max(beyond, sum(1 for day in days if day > as_of))
-        info.after_export = sorted(_date(day) for day in days[:beyond])
-        kept = days[beyond:]
-        info.first_valid = _date(kept[-1]) if kept else None
-        info.last_valid = _date(kept[0]) if kept else None
+            after = conn.execute(
+                "SELECT count(*) FROM incident_facts WHERE source = ? AND day > ?", (source, as_of)
+            ).fetchone()[0]
+            beyond = max(beyond, after)
+        if beyond:
+            info.after_export = [
+                _date(day)
+                for (day,) in conn.execute(
+                    "SELECT day FROM incident_facts WHERE source = ? AND day >= ?"
+                    " ORDER BY day DESC LIMIT ?",
+                    (source, early, beyond),
+                )
+            ][::-1]
+        last = conn.execute(
+            "SELECT day FROM incident_facts WHERE source = ? AND day >= ?"
+            " ORDER BY day DESC LIMIT 1 OFFSET ?",
+            (source, early, beyond),
+        ).fetchone()
+        first = conn.execute(
+            "SELECT min(day) FROM incident_facts WHERE source = ? AND day >= ?", (source, early)
+        ).fetchone()[0]
+        info.first_valid = _date(first) if last is not None else None
+        info.last_valid = _date(last[0]) if last is not None else None
     return found
 
 
