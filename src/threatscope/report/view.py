@@ -14,7 +14,7 @@ from threatscope import __version__
 from threatscope.countries import country_name
 from threatscope.landscape.stats import wilson_interval
 from threatscope.report import charts
-from threatscope.taxonomy import sectors
+from threatscope.taxonomy import region_label, sectors
 
 __all__ = ["build_context", "fmt_count", "fmt_p", "fmt_pct"]
 
@@ -131,7 +131,7 @@ def _filters(result: dict[str, Any]) -> list[tuple[str, str]]:
     if filters.get("sector"):
         shown.append(("Victim sector", sectors().label(filters["sector"])))
     if filters.get("victim_region"):
-        shown.append(("Victim region", _humanise(filters["victim_region"]).title()))
+        shown.append(("Victim region", region_label(filters["victim_region"])))
     if filters.get("victim_country"):
         shown.append(("Victim country", country_name(filters["victim_country"])))
     if filters.get("sources"):
