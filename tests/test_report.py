@@ -140,7 +140,7 @@ def test_method_notes_name_sources_rules_and_gaps(result: dict[str, Any], html: 
     for source in result["sources"]:
         assert source["source"] in method
         assert source["first"] in method and source["last"] in method
-    for phrase in ("Wilson", "Fisher exact", "binomial", "not corrected for multiple comparisons"):
+    for phrase in ("Wilson", "Fisher exact", "binomial", "Holm's adjustment"):
         assert phrase in method
     assert "--count any" in method
     assert str(escape(result["unmapped"]["countries"][0]["value"])) in method

@@ -500,11 +500,18 @@ def _filters(
 
 SectorOption = Annotated[
     str | None,
-    typer.Option("--sector", help="Victim sector id (sub-sectors included), e.g. technology."),
+    typer.Option(
+        "--sector",
+        help="Victim sector id or label (sub-sectors included), e.g. technology; see `sectors`.",
+    ),
 ]
 RegionOption = Annotated[
     str | None,
-    typer.Option("--victim-region", help="Continent, UN sub-region, EU or NATO, e.g. europe."),
+    typer.Option(
+        "--victim-region",
+        help="Continent, UN sub-region or group (EU, NATO, Five Eyes, APAC, Middle East…);"
+        " see `regions`.",
+    ),
 ]
 CountryOption = Annotated[
     str | None, typer.Option("--victim-country", help="Victim country (any spelling or ISO code).")
@@ -531,11 +538,18 @@ EndingOption = Annotated[
 MonthsOption = Annotated[int, typer.Option("--months", help="Window length in months.")]
 SourceOption = Annotated[
     list[str] | None,
-    typer.Option("--source", help="Only incidents from this importer (e.g. eurepoc); repeatable."),
+    typer.Option(
+        "--source",
+        help="Only incidents from this source (eurepoc, or a mapping's `source =`); repeatable.",
+    ),
 ]
 WindowOption = Annotated[
     str | None,
     typer.Option("--window", help="Explicit window START..END (YYYY-MM-DD..YYYY-MM-DD)."),
+]
+MinNOption = Annotated[
+    int,
+    typer.Option("--min-n", help="Below this many incidents, warn and write no headline."),
 ]
 
 
@@ -557,6 +571,7 @@ def landscape_(
             help="Also count unattributed incidents at their inferred nexus (expected counts).",
         ),
     ] = False,
+    min_n: MinNOption = 10,
     json: JsonOption = False,
 ) -> None:
     """Who attacks whom: nexus shares with 95% intervals, change, trend, sectors, regions."""
@@ -570,6 +585,7 @@ def landscape_(
                 ending,
                 months,
                 infer_nexus_with=store if infer_nexus else None,
+                min_n=min_n,
             )
     if json:
         _print_json(result)
@@ -606,6 +622,7 @@ def report_(
             "when every source is public; see README).",
         ),
     ] = None,
+    min_n: MinNOption = 10,
 ) -> None:
     """Write the landscape as an HTML report with charts (and PDF with --pdf)."""
     from threatscope.report.html import write_report  # Altair costs 0.5 s to import
@@ -623,6 +640,7 @@ def report_(
             ending,
             months,
             infer_nexus_with=store if infer_nexus else None,
+            min_n=min_n,
         )
         with err.status("Rendering charts…", spinner="dots"):
             written = write_report(
@@ -630,6 +648,53 @@ def report_(
             )
     for path in written:
         out.print(f"wrote {path}", highlight=False)
+
+
+@app.command("sectors")
+def sectors_(json: JsonOption = False) -> None:
+    """The victim sector tree `--sector` takes (id or label; sub-sectors included)."""
+    from threatscope.taxonomy import sectors
+
+    taxonomy = sectors()
+    rows = [
+        {"id": s.id, "label": s.label, "parent": s.parent, "also": list(s.also)}
+        for s in taxonomy.by_id.values()
+    ]
+    if json:
+        _print_json(rows)
+        return
+    table = Table("sector", "label", "also counts in")
+
+    def add(sector_id: str, depth: int) -> None:
+        sector = taxonomy.by_id[sector_id]
+        table.add_row("  " * depth + sector_id, sector.label, ", ".join(sector.also))
+        for child in taxonomy.children(sector_id):
+            add(child, depth + 1)
+
+    for root in taxonomy.children(None):
+        add(root, 0)
+    out.print(table)
+
+
+@app.command("regions")
+def regions_(json: JsonOption = False) -> None:
+    """The victim regions `--victim-region` takes (id, label or alias), with their countries."""
+    from threatscope.taxonomy import region_catalogue
+
+    rows = region_catalogue()
+    if json:
+        _print_json(rows)
+        return
+    table = Table("region", "label", "kind", "also called", "countries")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["label"],
+            row["kind"],
+            ", ".join(row["aliases"]),
+            f"{len(row['countries'])}: " + " ".join(row["countries"]),
+        )
+    out.print(table)
 
 
 # -- extract ---------------------------------------------------------------------------------

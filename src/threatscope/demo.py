@@ -91,6 +91,8 @@ def _landscape(console: Console, store: Store, db: Path) -> None:
         return
     result = landscape(store.analytics(), Filters())
     console.rule(f"[bold]Landscape: {result['window_label']}")
+    for warning in result["warnings"]:
+        console.print(f"[yellow]! {warning['kind']}:[/] {warning['message']}", highlight=False)
     for sentence in result["headline"]:
         console.print(f"  • {sentence}", highlight=False)
     start = time.perf_counter()

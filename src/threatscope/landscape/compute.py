@@ -17,11 +17,13 @@ from typing import Any
 import orjson
 
 from threatscope.countries import country_name
+from threatscope.landscape.checks import data_warnings
+from threatscope.landscape.dates import latest_valid_day, source_dates
 from threatscope.landscape.facts import EPOCH
-from threatscope.landscape.selection import Filters, day_number, latest_day, select
-from threatscope.landscape.stats import compare_counts, compare_shares, wilson_interval
+from threatscope.landscape.selection import Filters, check_sources, day_number, select
+from threatscope.landscape.stats import compare_counts, compare_shares, holm, wilson_interval
 from threatscope.landscape.window import Window, parse_window, quarters_before
-from threatscope.taxonomy import country_regions, sectors
+from threatscope.taxonomy import country_regions, region_label, sectors
 
 __all__ = ["landscape", "nexus_label"]
 
@@ -40,11 +42,15 @@ def landscape(
     months: int = 12,
     trend_quarters: int = 8,
     infer_nexus_with: Any = None,
+    min_n: int = 10,
 ) -> dict[str, Any]:
     """`infer_nexus_with`: the store to attribute unattributed incidents against (adds
-    "inferred"; see landscape.inferred)."""
+    "inferred"; see landscape.inferred). Below `min_n` incidents no headline is written."""
     filters = filters or Filters()
-    current = parse_window(window, ending, months, latest_day(conn))
+    check_sources(conn, filters)
+    dates = source_dates(conn)
+    # Placeholder and after-the-export dates never choose the default window.
+    current = parse_window(window, ending, months, latest_valid_day(dates))
     previous = current.previous()
     quarters = quarters_before(current.end, trend_quarters)
     select(conn, min(previous.start, quarters[0].start), current.end, filters)
@@ -75,6 +81,9 @@ def landscape(
             from threatscope.landscape.inferred import inferred_nexus
 
             result["inferred"] = inferred_nexus(infer_nexus_with, conn, current, filters)
+        result["warnings"] = data_warnings(
+            conn, filters, current, result["window_label"], total, min_n, dates
+        )
         result["headline"] = headline(result)
         return result
     finally:
@@ -156,10 +165,12 @@ def _previous(
     now_total: int,
     now_counts: dict[str, float],
 ) -> dict[str, Any]:
-    changes = []
+    changes: list[dict[str, Any]] = []
+    p_values: list[float | None] = []
     for nexus in _order({**counts, **now_counts}):
         now, before = now_counts.get(nexus, 0), counts.get(nexus, 0)
         p_value = compare_shares(now, now_total, before, total)
+        p_values.append(p_value)
         now_share = now / now_total if now_total else 0.0
         before_share = before / total if total else 0.0
         changes.append(
@@ -171,9 +182,12 @@ def _previous(
                 "previous_share": round(before_share, 6),
                 "change_pp": round(100 * (now_share - before_share), 2),
                 "p_value": None if p_value is None else round(p_value, 6),
-                "significant": p_value is not None and p_value < 0.05,
             }
         )
+    # One test per nexus: Holm keeps the chance of any false "significant" among them at 5%.
+    for change, adjusted in zip(changes, holm(p_values), strict=True):
+        change["p_holm"] = None if adjusted is None else round(adjusted, 6)
+        change["significant"] = adjusted is not None and adjusted < 0.05
     p_total = compare_counts(now_total, total)
     return {
         "window": window.as_dict(),
@@ -182,8 +196,9 @@ def _previous(
         "incidents_change": now_total - total,
         "incidents_p_value": None if p_total is None else round(p_total, 6),
         "changes": changes,
-        "test": "Fisher exact test per nexus share; exact binomial test for the incident count;"
-        " significant at p < 0.05, not corrected for multiple comparisons",
+        "test": "Fisher exact test per nexus share, p_value raw and p_holm adjusted for the"
+        " number of nexuses tested (Holm); significant at p_holm < 0.05; exact binomial test for"
+        " the incident count",
     }
 
 
@@ -300,7 +315,7 @@ def _breakdown(
 
 
 def _region_label(region: str) -> str:
-    return region.replace("-", " ").title()
+    return region_label(region)
 
 
 def _labels(conn: sqlite3.Connection, window: Window, kind: str, key: str) -> dict[str, Any]:
@@ -421,6 +436,16 @@ def _sources(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "SELECT source, path FROM imports WHERE added + updated > 0 ORDER BY id"
         )
     }
+    for source, *_ in rows:
+        if source not in files:
+            # A table's source is its mapping's `source =`, not the importer: ask an incident.
+            found = conn.execute(
+                "SELECT i.path FROM incident_facts f JOIN objects o ON o.id = f.incident_id"
+                " JOIN imports i ON i.id = o.import_id WHERE f.source = ? LIMIT 1",
+                (source,),
+            ).fetchone()
+            if found:
+                files[source] = found[0]
 
     def iso(day: int | None) -> str | None:
         return None if day is None else date.fromordinal(EPOCH.toordinal() + day).isoformat()
@@ -443,7 +468,12 @@ def _percent(value: float) -> str:
 
 
 def headline(result: dict[str, Any]) -> list[str]:
-    """Sentences a reader can quote, generated from the numbers."""
+    """Sentences a reader can quote, generated from the numbers; none when the warnings say
+    the data cannot carry them (too few incidents), and no "there were none" when a filter
+    asks for what the sources do not code."""
+    kinds = {w["kind"] for w in result.get("warnings", ())}
+    if "small-n" in kinds:
+        return []
     filters = result["filters"]
     categories = filters["actor_categories"]
     who = (
@@ -467,7 +497,7 @@ def headline(result: dict[str, Any]) -> list[str]:
             f"{_percent(row['share'])} (95% CI {100 * low:.0f}–{100 * high:.0f}%) of {who} "
             f"incidents{target} in {result['window_label']}, n = {n}."
         )
-    if not sentences:
+    if not sentences and "granularity" not in kinds:
         sentences.append(
             f"No {who} incidents{target} with a known nexus in {result['window_label']} (n = {n})."
         )
@@ -479,6 +509,6 @@ def headline(result: dict[str, Any]) -> list[str]:
             f"The {nexus_label(change['nexus'])} share {direction} from "
             f"{_percent(change['previous_share'])} to {_percent(change['share'])} against the "
             f"window before ({previous['window']['start']} to {previous['window']['end']}; "
-            f"Fisher exact p = {change['p_value']:.3f})."
+            f"Fisher exact p = {change['p_value']:.3f}, Holm-adjusted {change['p_holm']:.3f})."
         )
     return sentences

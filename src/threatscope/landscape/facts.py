@@ -71,11 +71,23 @@ def facts_of(
     return IncidentFacts(
         incident_id=incident["id"],
         day=_day(incident.get("x_threatscope_first_seen")),
-        source=source,
+        source=_named_source(incident) or source,
         initiators=initiators,
         victims=victims,
         labels=labels,
     )
+
+
+def _named_source(incident: dict[str, Any]) -> str | None:
+    """The source an incident record names for itself (its first external reference, which our
+    incident importers write: `eurepoc`, or the `source =` of an `import table` mapping), so
+    `--source` filters on the name the user gave rather than on the importer `table`."""
+    if not isinstance(incident.get("x_threatscope_source_row"), dict):
+        return None
+    references = incident.get("external_references") or ()
+    first = references[0] if references and isinstance(references[0], dict) else {}
+    name = first.get("source_name")
+    return name if isinstance(name, str) and name else None
 
 
 def _all_facts(writer: Writer) -> Iterator[IncidentFacts]:

@@ -18,9 +18,15 @@ from datetime import date
 from threatscope.countries import to_iso2
 from threatscope.errors import ConfigError
 from threatscope.landscape.facts import EPOCH
-from threatscope.taxonomy import CATEGORIES, STATE_CATEGORIES, region_members, sectors
+from threatscope.taxonomy import (
+    CATEGORIES,
+    STATE_CATEGORIES,
+    region_members,
+    resolve_region,
+    sectors,
+)
 
-__all__ = ["Filters", "day_number", "latest_day", "select", "victim_clause"]
+__all__ = ["Filters", "check_sources", "day_number", "latest_day", "select", "victim_clause"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,11 @@ class Filters:
             )
         if self.count not in ("any", "fractional"):
             raise ConfigError(f"--count {self.count!r}: expected 'any' or 'fractional'")
+        # Labels and aliases become ids here, so the JSON, the headline and SQL see one name.
         if self.sector:
-            sectors().within(self.sector)
+            object.__setattr__(self, "sector", sectors().resolve(self.sector))
         if self.victim_region:
-            region_members(self.victim_region)
+            object.__setattr__(self, "victim_region", resolve_region(self.victim_region))
         if self.victim_country and to_iso2(self.victim_country) is None:
             raise ConfigError(f"--victim-country {self.victim_country!r} is not a country")
 
@@ -64,6 +71,21 @@ def day_number(day: date) -> int:
 def latest_day(conn: sqlite3.Connection) -> date | None:
     row = conn.execute("SELECT max(day) FROM incident_facts").fetchone()
     return None if row[0] is None else date.fromordinal(EPOCH.toordinal() + row[0])
+
+
+def check_sources(conn: sqlite3.Connection, filters: Filters) -> None:
+    """`--source` names a source of the knowledge base's incidents (an importer such as eurepoc,
+    or the `source =` of an `import table` mapping), or the command stops listing them."""
+    if not filters.sources:
+        return
+    known = [row[0] for row in conn.execute("SELECT source FROM incident_sources ORDER BY 1")]
+    unknown = [s for s in filters.sources if s not in known]
+    if unknown:
+        raise ConfigError(
+            f"--source {', '.join(repr(s) for s in unknown)}: no incidents from "
+            f"{'that source' if len(unknown) == 1 else 'those sources'}; "
+            + (f"sources with incidents: {', '.join(known)}" if known else "no incidents imported")
+        )
 
 
 def victim_clause(filters: Filters, params: list[object], fact: str = "i.fact") -> str:

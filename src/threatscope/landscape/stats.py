@@ -1,11 +1,12 @@
-"""The statistics behind every landscape figure: interval for a share, tests for a change."""
+"""The statistics behind every landscape figure: interval for a share, tests for a change and
+the correction for testing many nexuses at once."""
 
 from __future__ import annotations
 
 import math
 from statistics import NormalDist
 
-__all__ = ["compare_counts", "compare_shares", "wilson_interval"]
+__all__ = ["compare_counts", "compare_shares", "holm", "poisson_at_most", "wilson_interval"]
 
 # scipy is imported inside the tests that need it: importing scipy.stats at module level costs
 # every `threatscope` command about 3 s.
@@ -45,3 +46,26 @@ def compare_counts(now: int, before: int) -> float | None:
     from scipy import stats
 
     return float(stats.binomtest(now, now + before, 0.5).pvalue)
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values, in the order given (None, an untested row, stays None
+    and does not count as a test). The i-th smallest of m p-values becomes
+    max over j <= i of min(1, (m - j + 1) * p_(j)): it controls the chance of any false
+    "significant" across the family, and is uniformly more powerful than Bonferroni."""
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * p))
+        adjusted[index] = running
+    return adjusted
+
+
+def poisson_at_most(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean): how surprising a count this low is at that rate."""
+    if mean <= 0:
+        return 1.0
+    from scipy import stats
+
+    return float(stats.poisson.cdf(k, mean))

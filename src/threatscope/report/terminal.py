@@ -22,30 +22,35 @@ def print_landscape(console: Console, result: dict[str, Any]) -> None:
         f"({result['window_label']}), {result['incidents']} incidents; "
         + ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in shown.items())
     )
+    warnings = result.get("warnings", [])
+    for warning in warnings:
+        console.print(f"[yellow]! {warning['kind']}:[/] {warning['message']}", highlight=False)
     for sentence in result["headline"]:
         console.print(f"  • {sentence}", highlight=False)
+    too_few = any(w["kind"] == "small-n" for w in warnings)
     table = Table(title="Share by nexus", title_justify="left")
-    for column in ("nexus", "incidents", "share", "95% CI", "before", "change", "p"):
+    for column in ("nexus", "incidents", "share", "95% CI", "before", "change", "p", "p (Holm)"):
         table.add_column(column, justify="left" if column == "nexus" else "right")
     changes = {c["nexus"]: c for c in result["previous_window"]["changes"]}
     for row in result["by_nexus"]:
         change = changes.get(row["nexus"], {})
-        p_value = change.get("p_value")
+        p_value, p_holm = change.get("p_value"), change.get("p_holm")
         table.add_row(
             row["label"],
             f"{row['count']:g}",
-            _pct(row["share"]),
-            f"{_pct(row['ci95'][0])}–{_pct(row['ci95'][1])}",
+            "too few to estimate" if too_few else _pct(row["share"]),
+            "" if too_few else f"{_pct(row['ci95'][0])}–{_pct(row['ci95'][1])}",
             _pct(change.get("previous_share", 0.0)),
             f"{change.get('change_pp', 0.0):+.1f} pp" + (" *" if change.get("significant") else ""),
             "" if p_value is None else f"{p_value:.3f}",
+            "" if p_holm is None else f"{p_holm:.3f}",
         )
     console.print(table)
     previous = result["previous_window"]
     console.print(
         f"Previous window {previous['window']['start']} .. {previous['window']['end']}: "
         f"{previous['incidents']} incidents (p = {previous['incidents_p_value']}); "
-        "* = significant at p < 0.05"
+        "* = significant at Holm-adjusted p < 0.05"
     )
     trend = Table(title="Quarterly trend (incidents; top nexuses)", title_justify="left")
     trend.add_column("quarter")

@@ -16,7 +16,7 @@ from threatscope.landscape.stats import wilson_interval
 from threatscope.report import charts
 from threatscope.report.marking import LEVELS, Tlp
 from threatscope.report.provenance import SourceCredit, registry_credits
-from threatscope.taxonomy import CATEGORIES, sectors
+from threatscope.taxonomy import CATEGORIES, region_label, sectors
 
 __all__ = ["build_context", "fmt_count", "fmt_p", "fmt_pct", "report_title"]
 
@@ -94,9 +94,14 @@ def _humanise(value: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _too_few(result: dict[str, Any]) -> bool:
+    return any(w["kind"] == "small-n" for w in result.get("warnings", ()))
+
+
 def _nexus_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per nexus seen in either window: current figures, the previous share, the test."""
     total = result["incidents"]
+    too_few = _too_few(result)
     current = {r["nexus"]: r for r in result["by_nexus"]}
     colours = charts.nexus_colours(result)
     # This window's nexuses in the chart's order, then those seen only before, unknown last.
@@ -120,8 +125,8 @@ def _nexus_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "name": charts.nexus_name(nexus),
                 "colour": colours.get(charts.nexus_name(nexus), colours[charts.OTHER]),
                 "count": fmt_count(change["count"]),
-                "share": fmt_pct(change["share"]),
-                "ci": f"{fmt_pct(low)}–{fmt_pct(high)}" if total else "–",
+                "share": "too few to estimate" if too_few else fmt_pct(change["share"]),
+                "ci": f"{fmt_pct(low)}–{fmt_pct(high)}" if total and not too_few else "–",
                 "previous_count": fmt_count(change["previous_count"]),
                 "previous_share": fmt_pct(change["previous_share"]),
                 "change": _signed(change["change_pp"], ".1f") + " pp",
@@ -129,6 +134,7 @@ def _nexus_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 if change["change_pp"] > 0
                 else ("down" if change["change_pp"] < 0 else ""),
                 "p_value": fmt_p(change["p_value"]),
+                "p_holm": fmt_p(change.get("p_holm")),
                 "significant": change["significant"],
             }
         )
@@ -152,7 +158,7 @@ def _filters(result: dict[str, Any]) -> list[tuple[str, str]]:
     if filters.get("sector"):
         shown.append(("Victim sector", sectors().label(filters["sector"])))
     if filters.get("victim_region"):
-        shown.append(("Victim region", _humanise(filters["victim_region"]).title()))
+        shown.append(("Victim region", region_label(filters["victim_region"])))
     if filters.get("victim_country"):
         shown.append(("Victim country", country_name(filters["victim_country"])))
     if filters.get("sources"):
@@ -173,7 +179,7 @@ def _key_figures(result: dict[str, Any]) -> list[dict[str, str]]:
             f"(p = {fmt_p(previous['incidents_p_value'])})",
         },
     ]
-    if known:
+    if known and not _too_few(result):
         top = known[0]
         figures.append(
             {
@@ -356,6 +362,7 @@ def build_context(
         "filters": _filters(result),
         "fractional": result["filters"]["count"] == "fractional",
         "headline": result["headline"],
+        "warnings": result.get("warnings", []),
         "key_figures": _key_figures(result),
         "scope": _scope(result),
         "nexus_rows": _nexus_rows(result),

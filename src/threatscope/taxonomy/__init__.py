@@ -4,8 +4,11 @@ from threatscope.taxonomy.categories import CATEGORIES, STATE_CATEGORIES, normal
 from threatscope.taxonomy.regions import (
     country_regions,
     known_regions,
+    region_catalogue,
+    region_label,
     region_members,
     regions_of,
+    resolve_region,
 )
 from threatscope.taxonomy.sectors import SCHEMES, SectorTaxonomy, sectors
 
@@ -17,7 +20,10 @@ __all__ = [
     "country_regions",
     "known_regions",
     "normalise_category",
+    "region_catalogue",
+    "region_label",
     "region_members",
     "regions_of",
+    "resolve_region",
     "sectors",
 ]

@@ -47,11 +47,35 @@ class SectorTaxonomy:
             pending.extend(sector.also)
         return seen
 
+    def children(self, sector_id: str | None) -> list[str]:
+        """The sectors whose parent is `sector_id` (None: the top-level sectors), in file order."""
+        return [s for s, v in self.by_id.items() if v.parent == sector_id]
+
+    def outline(self) -> str:
+        """Every sector id, each followed by its sub-sectors in brackets, for error messages."""
+
+        def branch(sector_id: str) -> str:
+            below = self.children(sector_id)
+            return sector_id + (f" ({', '.join(branch(c) for c in below)})" if below else "")
+
+        return ", ".join(branch(s) for s in self.children(None))
+
+    def resolve(self, text: str) -> str:
+        """The sector id a user means: its id or its label, in any case, with spaces or hyphens
+        (`Semiconductors`, `critical infrastructure`, `IT services and managed service
+        providers`)."""
+        key = " ".join(text.split()).casefold()
+        for sector in self.by_id.values():
+            if key in (sector.id, sector.id.replace("-", " "), sector.label.casefold()):
+                return sector.id
+        raise ConfigError(
+            f"unknown sector {text!r}; sectors (sub-sectors in brackets): {self.outline()}"
+        )
+
     def within(self, sector_id: str) -> frozenset[str]:
         """Every sector a filter on `sector_id` includes: itself and all that descend from it."""
         if sector_id not in self.by_id:
-            known = ", ".join(sorted(s for s, v in self.by_id.items() if v.parent is None))
-            raise ConfigError(f"unknown sector {sector_id!r}; top-level sectors: {known}")
+            sector_id = self.resolve(sector_id)
         if sector_id not in self._within:
             self._within[sector_id] = frozenset(
                 s for s in self.by_id if sector_id in self.ancestors(s)
