@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from threatscope.actors.described_nexus import described_nexus
+from threatscope.sources.incidents import _without_parentheses, initiator_aliases
 from timing import assert_linear
 
 ADVERSARIAL_DESCRIPTIONS = {
@@ -60,3 +63,35 @@ def test_import_of_the_2kb_repro_bundle_finishes(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "1 objects read, 1 added" in done.stdout
+
+
+def _regex_without_parentheses(text: str) -> str:
+    return re.sub(r"\([^)]*\)", "", text)
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="()ab /", max_size=40))
+def test_parenthesis_removal_matches_the_regex_it_replaced(text: str) -> None:
+    assert _without_parentheses(text) == _regex_without_parentheses(text)
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: "(" * n,
+    lambda n: "APT28 (" * (n // 7),
+    lambda n: "(a)/" * (n // 4),
+])
+def test_initiator_aliases_are_linear(make: Any) -> None:
+    assert_linear(initiator_aliases, make, 100_000)
+
+
+def test_an_actor_cell_of_half_a_million_brackets_imports(tmp_path: Path) -> None:
+    table = tmp_path / "incidents.jsonl"
+    table.write_text(json.dumps({"day": "2025-01-02", "who": "(" * 500_000}) + "\n")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns]\nformat = "jsonl"\ndate = "day"\nactor = "who"\n')
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "threatscope"), "--db", str(tmp_path / "kb.db"),
+         "import", "table", str(table), "--mapping", str(mapping)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
