@@ -46,7 +46,7 @@ _GROUP_NOUN = (
 _BEFORE = re.compile(
     r"(?:\b(?:linked|link|links|attribut\w*|tied|ties|connected|assigned|credited|associated)"
     r"\s+(?:\w+\s+){0,4}?(?:to|with)"
-    r"|\btracked\s+(?:\w+\s+){0,3}?as"
+    r"|\btrack(?:s|ed|ing)?\s+(?:\w+\s+){0,3}?as"
     r"|\b(?:conducted|carried\s+out|perpetrated|orchestrated|operated|launched)\s+by"
     r"|\bwe\s+(?:\w+\s+)?(?:assess|believe|judge|attribute|conclude)\w*"
     r"(?:\s+with\s+\w+\s+confidence)?(?:\s+that)?)\s+" + _GROUP_NOUN + r"$",
