@@ -130,7 +130,7 @@ def extract_file(
         described += f" {model.threshold:g})"
     else:
         techniques = _technique_mentions(text, store)
-        described = "explicit ATT&CK ids only (run `threatscope train` for the classifier)"
+        described = "explicit ATT&CK ids only"  # print_extraction says why, and what to run
     modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return Extraction(
         created=modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
