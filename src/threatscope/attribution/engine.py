@@ -45,6 +45,7 @@ _PLURAL = {
     "ioc": "indicators",
 }
 _MATRICES: dict[int, tuple[Profiles, Matrices]] = {}
+_SOURCES: dict[int, tuple[Profiles, dict[str, bool]]] = {}
 
 
 def estimative(probability: float) -> str:
@@ -124,7 +125,7 @@ def attribute(
             {"actor_id": actors[i].id, "name": actors[i].name, "as_written": written}
             for i, written in resolved.named.items()
         ],
-        "knowledge_base": _sources(store),
+        "knowledge_base": _sources(store, mats.profiles),
     }
 
 
@@ -138,16 +139,23 @@ def _add_named(scores: Scores, resolved: ResolvedEvidence) -> None:
         scores.assessable[actor_index] = True
 
 
-def _sources(store: Any) -> dict[str, bool]:
+def _sources(store: Any, profiles: Profiles) -> dict[str, bool]:
     """Whether the knowledge base holds ATT&CK and the MISP galaxy at all: without them no
-    actor can be assessed, and the user should be told to `threatscope sync`."""
-    present = {
-        source
-        for (source,) in store.analytics().execute(
-            "SELECT DISTINCT source FROM objects WHERE source IN ('attack', 'misp-galaxy')"
-        )
-    }
-    return {"attack": "attack" in present, "misp_galaxy": "misp-galaxy" in present}
+    actor can be assessed, and the user should be told to `threatscope sync`. Asked once per
+    knowledge-base state (profiles are rebuilt when it changes): inferred nexus calls often."""
+    held = _SOURCES.get(id(profiles))
+    if held is not None and held[0] is profiles:
+        return dict(held[1])
+    conn = store.analytics()
+
+    def holds(source: str) -> bool:
+        query = "SELECT EXISTS (SELECT 1 FROM objects WHERE source = ?)"
+        return bool(conn.execute(query, (source,)).fetchone()[0])
+
+    found = {"attack": holds("attack"), "misp_galaxy": holds("misp-galaxy")}
+    _SOURCES.clear()
+    _SOURCES[id(profiles)] = (profiles, found)
+    return dict(found)
 
 
 def _verdict(candidates: list[dict[str, Any]], nexus: list[dict[str, Any]]) -> tuple[str, float]:
