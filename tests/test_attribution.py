@@ -57,6 +57,8 @@ def check_shape(result: dict[str, Any]) -> None:
         "verdict",
         "estimative",
         "evidence_used",
+        "named_actors",
+        "knowledge_base",
     }
     total = 0.0
     for candidate in result["candidates"]:
@@ -64,7 +66,7 @@ def check_shape(result: dict[str, Any]) -> None:
         assert 0.0 <= candidate["probability"] <= 1.0
         total += candidate["probability"]
         for reason in candidate["evidence"]:
-            assert set(reason) == {"kind", "value", "weight", "why"}
+            assert set(reason) == {"kind", "value", "weight", "why", "given"}
             assert isinstance(reason["weight"], float)
     assert total <= 1.0 + 1e-6
     assert total + result["unknown"] <= 1.0 + 1e-3

@@ -202,6 +202,7 @@ def test_extract_and_eval_commands_use_a_saved_model(
     assert result.exit_code == 0, result.output
     summary = orjson.loads(result.stdout)
     assert summary["technique_model"].startswith("trained model")
+    assert summary["prose_analysed"] is True
     found = {t["id"] for t in summary["techniques"]}
     assert found & {"T1566", "T1566.001"} and "T1486" in found, found
     # attribute --text reads the report through the same model.

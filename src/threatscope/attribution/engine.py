@@ -9,6 +9,7 @@ import numpy as np
 
 from threatscope.attribution.calibrate import Calibration, load_calibration, posterior
 from threatscope.attribution.evidence import Evidence, ResolvedEvidence, resolve
+from threatscope.attribution.named import NAMED_LLR
 from threatscope.attribution.profiles import Profiles, build_profiles
 from threatscope.attribution.score import (
     Matrices,
@@ -44,6 +45,7 @@ _PLURAL = {
     "ioc": "indicators",
 }
 _MATRICES: dict[int, tuple[Profiles, Matrices]] = {}
+_SOURCES: dict[int, tuple[Profiles, dict[str, bool]]] = {}
 
 
 def estimative(probability: float) -> str:
@@ -84,6 +86,7 @@ def attribute(
     mats = matrices_for(store)
     resolved = resolve(evidence, mats.profiles)
     scores = score(resolved, mats)
+    _add_named(scores, resolved)
     index, probs, unknown = rank(scores, calibration or load_calibration())
     order = np.argsort(-probs, kind="stable")
     actors = mats.profiles.actors
@@ -97,7 +100,7 @@ def attribute(
                 "name": actor.name,
                 "nexus": actor.nexus,
                 "probability": round(float(probs[position]), 4),
-                "evidence": _reasons(actor_index, scores, mats),
+                "evidence": _reasons(actor_index, scores, mats, resolved),
             }
         )
     shares: dict[str, float] = defaultdict(float)
@@ -118,7 +121,41 @@ def attribute(
         "verdict": verdict,
         "estimative": estimative(probability),
         "evidence_used": _used(resolved, scores, len(index), mats.profiles),
+        "named_actors": [
+            {"actor_id": actors[i].id, "name": actors[i].name, "as_written": written}
+            for i, written in resolved.named.items()
+        ],
+        "knowledge_base": _sources(store, mats.profiles),
     }
+
+
+def _add_named(scores: Scores, resolved: ResolvedEvidence) -> None:
+    """The report's own attribution: a likelihood ratio set a priori (named.py), untempered."""
+    for actor_index in resolved.named:
+        scores.total[actor_index] += NAMED_LLR
+        if scores.prescaled is None:
+            scores.prescaled = np.zeros_like(scores.total)
+        scores.prescaled[actor_index] += NAMED_LLR
+        scores.assessable[actor_index] = True
+
+
+def _sources(store: Any, profiles: Profiles) -> dict[str, bool]:
+    """Whether the knowledge base holds ATT&CK and the MISP galaxy at all: without them no
+    actor can be assessed, and the user should be told to `threatscope sync`. Asked once per
+    knowledge-base state (profiles are rebuilt when it changes): inferred nexus calls often."""
+    held = _SOURCES.get(id(profiles))
+    if held is not None and held[0] is profiles:
+        return dict(held[1])
+    conn = store.analytics()
+
+    def holds(source: str) -> bool:
+        query = "SELECT EXISTS (SELECT 1 FROM objects WHERE source = ?)"
+        return bool(conn.execute(query, (source,)).fetchone()[0])
+
+    found = {"attack": holds("attack"), "misp_galaxy": holds("misp-galaxy")}
+    _SOURCES.clear()
+    _SOURCES[id(profiles)] = (profiles, found)
+    return dict(found)
 
 
 def _verdict(candidates: list[dict[str, Any]], nexus: list[dict[str, Any]]) -> tuple[str, float]:
@@ -146,7 +183,12 @@ def _verdict(candidates: list[dict[str, Any]], nexus: list[dict[str, Any]]) -> t
     return "insufficient evidence", top
 
 
-def _reasons(actor_index: int, scores: Scores, mats: Matrices) -> list[dict[str, Any]]:
+def _reasons(
+    actor_index: int, scores: Scores, mats: Matrices, resolved: ResolvedEvidence
+) -> list[dict[str, Any]]:
+    """Why the actor scored as it did, strongest first. `given`: the item is evidence the user
+    gave (or the report stated), not one implied by it (a parent technique, the techniques of
+    named software)."""
     actor = mats.profiles.actors[actor_index]
     items = {kind: set(values) for kind, values in actor.items.items()}
     rows = actor_rows(items, mats.profiles, mats.params, mats.vocab, mats.children)
@@ -171,9 +213,12 @@ def _reasons(actor_index: int, scores: Scores, mats: Matrices) -> list[dict[str,
             )
         else:
             why = f"{shown} not in the actor's profile"
-        if weight < 1.0 and kind == "technique":
+        given = not (weight < 1.0 and kind == "technique")
+        if not given:
             why += " (implied by other evidence)"
-        found.append({"kind": kind, "value": shown, "weight": round(value, 3), "why": why})
+        found.append(
+            {"kind": kind, "value": shown, "weight": round(value, 3), "why": why, "given": given}
+        )
     if scores.time is not None and abs(float(scores.time[actor_index])) >= 0.05:
         first, last = mats.span[actor_index]
         value = float(scores.time[actor_index])
@@ -184,6 +229,18 @@ def _reasons(actor_index: int, scores: Scores, mats: Matrices) -> list[dict[str,
                 "value": f"{first:.0f}-{last:.0f}",
                 "weight": round(value, 3),
                 "why": f"date {where} the actor's known activity ({first:.0f}-{last:.0f})",
+                "given": True,
+            }
+        )
+    if actor_index in resolved.named:
+        written = resolved.named[actor_index]
+        found.append(
+            {
+                "kind": "named",
+                "value": written,
+                "weight": round(NAMED_LLR, 3),
+                "why": f"the report attributes this to {written}",
+                "given": True,
             }
         )
     found.sort(key=lambda r: -abs(r["weight"]))
@@ -209,6 +266,7 @@ def _used(
         "sectors": sorted(resolved.items["sector"]),
         "victim_countries": sorted(resolved.items["country"]),
         "first_seen": resolved.year is not None,
+        "named_actors": sorted(resolved.named.values()),
         "unresolved": resolved.unresolved,
         "actors_assessed": assessable,
     }

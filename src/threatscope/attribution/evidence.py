@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from threatscope.attribution.named import named_actors
 from threatscope.attribution.profiles import Profiles
 from threatscope.attribution.victims import victim_countries
 from threatscope.countries import to_iso2
@@ -41,6 +42,8 @@ class Evidence:
     sectors: list[str] = field(default_factory=list)  # taxonomy ids or any mapped spelling
     victim_countries: list[str] = field(default_factory=list)  # ISO2 or any spelling
     first_seen: str | None = None  # YYYY-MM or YYYY-MM-DD
+    # Actors the report itself holds responsible: actor id -> the name as the report wrote it.
+    named_actors: dict[str, str] = field(default_factory=dict)
 
     def merged(self, other: Evidence) -> Evidence:
         """Both bodies of evidence together (CLI options plus a bundle or a report)."""
@@ -52,6 +55,7 @@ class Evidence:
             sectors=[*self.sectors, *other.sectors],
             victim_countries=[*self.victim_countries, *other.victim_countries],
             first_seen=self.first_seen or other.first_seen,
+            named_actors={**other.named_actors, **self.named_actors},
         )
 
     def is_empty(self) -> bool:
@@ -64,6 +68,7 @@ class Evidence:
                 self.sectors,
                 self.victim_countries,
                 self.first_seen,
+                self.named_actors,
             )
         )
 
@@ -99,6 +104,7 @@ class ResolvedEvidence:
     year: float | None
     unresolved: dict[str, list[str]]
     notes: list[str] = field(default_factory=list)
+    named: dict[int, str] = field(default_factory=dict)  # actor index -> name as written
 
 
 def _year(text: str | None) -> float | None:
@@ -171,7 +177,14 @@ def resolve(evidence: Evidence, profiles: Profiles) -> ResolvedEvidence:
     year = _year(evidence.first_seen)
     if evidence.first_seen and year is None:
         unresolved["first_seen"] = [evidence.first_seen]
-    return ResolvedEvidence(items, year, unresolved)
+    index = {actor.id: i for i, actor in enumerate(profiles.actors)}
+    named: dict[int, str] = {}
+    for actor_id, written in evidence.named_actors.items():
+        if actor_id in index:
+            named[index[actor_id]] = written
+        else:
+            unresolved.setdefault("named_actors", []).append(written)
+    return ResolvedEvidence(items, year, unresolved, named=named)
 
 
 # -- from extractor output ------------------------------------------------------------------
@@ -195,6 +208,7 @@ def evidence_from_summary(summary: dict[str, Any]) -> Evidence:
     countries = victim_countries(
         [c for c in summary.get("countries") or () if isinstance(c, dict) and c.get("id")]
     )
+    actors = [a for a in summary.get("actors") or () if isinstance(a, dict)]
     return Evidence(
         techniques=techniques,
         software=software,
@@ -202,6 +216,7 @@ def evidence_from_summary(summary: dict[str, Any]) -> Evidence:
         iocs=iocs,
         sectors=sector_ids,
         victim_countries=countries,
+        named_actors=named_actors(actors),
     )
 
 

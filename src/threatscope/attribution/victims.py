@@ -4,8 +4,10 @@
 actors" would make China a victim country and count against every Chinese group. A mention
 counts as a victim here when its sentence speaks of targeting (target, victim, against,
 compromise, breach, organisations in...) and the mention itself is not part of an attribution
-phrase ("Chinese threat actors", "Russia-based", "linked to Iran"). A rule, not a model: it errs
-towards leaving a country out, which costs attribution far less than a wrong victim.
+phrase ("Chinese threat actors", "Russia-based", "linked to Iran"), and the sentence is no
+recommendation ("organisations in Germany should patch", "we recommend that companies in France
+review…"): advice names who might be hit, not who was. A rule, not a model: it errs towards
+leaving a country out, which costs attribution far less than a wrong victim.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ _VICTIM_CUE = re.compile(
     r"|infiltrat\w*|intru\w+|affect\w*|hit|struck|spear-?phish\w*|lure\w*"
     r"|(?:organi[sz]ations?|entities|compan(?:y|ies)|institutions?|ministr(?:y|ies)"
     r"|agenc(?:y|ies)|government|firms?|users|customers)\s+(?:in|of|from)|located\s+in)\b",
+    re.IGNORECASE,
+)
+# Advice, not an account of what happened.
+_RECOMMENDATION = re.compile(
+    r"\b(?:should|recommend\w*|advis(?:e|es|ed|able)|urge[sd]?|encourag\w*|ought\s+to"
+    r"|(?:are|is)\s+(?:asked|requested|invited)\s+to|best\s+practices?|mitigation\s+steps?)\b",
     re.IGNORECASE,
 )
 # Words right after a country that make it the attacker's: "Chinese threat actor", "Iran-linked".
@@ -53,7 +61,7 @@ def victim_countries(countries: list[dict[str, Any]]) -> list[str]:
 def _is_victim(mention: dict[str, Any]) -> bool:
     sentence, text = str(mention.get("sentence") or ""), str(mention.get("text") or "")
     at = sentence.find(text) if text else -1
-    if at < 0 or not _VICTIM_CUE.search(sentence):
+    if at < 0 or not _VICTIM_CUE.search(sentence) or _RECOMMENDATION.search(sentence):
         return False
     before, after = sentence[max(0, at - 40) : at], sentence[at + len(text) : at + len(text) + 40]
     return not (_ACTOR_AFTER.match(after) or _ACTOR_BEFORE.search(before))

@@ -46,6 +46,7 @@ class Extraction:
     entities: dict[str, list[dict[str, Any]]]
     technique_model: str
     created: str  # the file's modification time: extracting an unchanged file changes nothing
+    prose_analysed: bool = True  # a technique model read the prose, not only explicit ids
 
     def summary(self) -> dict[str, Any]:
         iocs = [i for i in self.iocs if i.type != "cve"]
@@ -67,6 +68,8 @@ class Extraction:
             "cves": sorted({i.value for i in self.iocs if i.type == "cve"}),
             "techniques": self.techniques,
             "technique_model": self.technique_model,
+            # False without a trained model: only ATT&CK ids written out were looked for.
+            "prose_analysed": self.prose_analysed,
             **self.entities,
         }
 
@@ -127,7 +130,7 @@ def extract_file(
         described += f" {model.threshold:g})"
     else:
         techniques = _technique_mentions(text, store)
-        described = "explicit ATT&CK ids only (run `threatscope train` for the classifier)"
+        described = "explicit ATT&CK ids only"  # print_extraction says why, and what to run
     modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return Extraction(
         created=modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -138,6 +141,7 @@ def extract_file(
         techniques=techniques,
         entities=entities,
         technique_model=described,
+        prose_analysed=model is not None,
     )
 
 

@@ -2,8 +2,17 @@
 
 Actors resolve to the canonical actor (every alias any source gave, e.g. "Brass Typhoon" ->
 APT41); malware and tools to the ATT&CK software object when the knowledge base has one, else to
-the MISP malpedia/tool cluster shipped in pymispgalaxies; countries to ISO codes; victim sectors
-to the sector taxonomy. Each comes with the sentences it was found in.
+the galaxy clusters shipped in pymispgalaxies (malpedia, ransomware, tool, and Tidal Cyber's
+software catalogue, which extends ATT&CK's with dual-use software such as Plink, AnyDesk and
+WinRAR); countries to ISO codes; victim sectors to the sector taxonomy. Each comes with the
+sentences it was found in.
+
+One piece of software is one entity of one type. Galaxy clusters that share a name with each
+other or with ATT&CK software are one entity ("brute_ratel" in malpedia, "BruteRatel" in the
+tool galaxy and ATT&CK's "Brute Ratel C4"). Its type is ATT&CK's when ATT&CK knows it, else
+Tidal's (which applies ATT&CK's definitions: a tool is publicly available software that
+defenders and red teams use too), else the galaxies' when they agree, else malware: the tool
+galaxy "includes malware", the malware galaxies do not include plain tools.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +35,19 @@ from threatscope.taxonomy import sectors
 
 __all__ = ["build_gazetteer", "find_entities"]
 
-_WORD = re.compile(r"\b[a-z][a-z\-]+\b")
-_GALAXIES = (("malpedia.json", "malware"), ("ransomware.json", "malware"), ("tool.json", "tool"))
+_WORD = re.compile(r"(?<![\w./\\-])[a-z][a-z\-]+\b(?![./\\]\w)")
+_NOT_PROSE = re.compile(
+    r"\(Citation:[^)]*\)|\[[^\]]*\]\([^)]*\)|<code>.*?</code>|`[^`\n]*`|https?://\S+", re.DOTALL
+)
+# (file, kind); None: each cluster states its kind in meta.type.
+_GALAXIES: tuple[tuple[str, str | None], ...] = (
+    ("malpedia.json", "malware"),
+    ("ransomware.json", "malware"),
+    ("tool.json", "tool"),
+    ("tidal-software.json", None),
+)
+_KINDS = ("malware", "tool")
+_LOLBAS = "Living Off The Land Binaries"
 _PLATFORM = re.compile(r"\s*\((?:ELF|Windows|Android|macOS|OSX|iOS|Linux|ESXi|Go|\.NET)\)$", re.I)
 # Calendar words are cluster names too ("August", "Sunday"); in reports they are dates.
 _CALENDAR = {
@@ -86,26 +107,70 @@ def _kb_entries(store: SQLiteStore) -> tuple[list[Entry], dict[str, Entry]]:
     return entries, software
 
 
-def _galaxy_entries(software: dict[str, Entry]) -> list[Entry]:
-    entries = []
+@dataclass
+class _Cluster:
+    names: list[str]
+    kind: str | None  # the galaxy's kind; None when the galaxy does not say
+    typed: bool  # the kind comes from a catalogue that applies ATT&CK's definitions (Tidal)
+
+
+def _galaxy_clusters() -> list[_Cluster]:
+    clusters = []
     for file, kind in _GALAXIES:
         doc = json.loads(_galaxy_path(file).read_text(encoding="utf-8"))
         for value in doc.get("values", ()):
+            meta = value.get("meta") or {}
             names = [
                 _PLATFORM.sub("", name)
-                for name in (value["value"], *((value.get("meta") or {}).get("synonyms") or ()))
+                for name in (value["value"], *(meta.get("synonyms") or ()))
                 if name.casefold() not in _CALENDAR
             ]
-            if not names:
-                continue
-            # One cluster, one key: the ATT&CK object when any of its names is ATT&CK software.
-            known = next((software[n] for n in map(normalise_name, names) if n in software), None)
-            # Clusters of one name in several galaxies (DarkSide in malpedia twice and in
-            # ransomware) are one entity.
-            key = known.key if known else f"misp-galaxy:{normalise_name(names[0])}"
-            display = known.name if known else names[0]
-            entries.extend(Entry(known.kind if known else kind, key, display, n) for n in names)
+            stated = [k for k in meta.get("type") or () if k in _KINDS] if kind is None else []
+            # Tidal's LOLBAS entries are Windows' own binaries (Excel, Explorer, Control): their
+            # abuse is an ATT&CK technique, and their names are everyday words in reports.
+            lolbas = _LOLBAS in (value.get("description") or "")
+            if names and (kind or stated) and not lolbas:
+                clusters.append(_Cluster(names, kind or stated[0], kind is None))
+    return clusters
+
+
+def _galaxy_entries(software: dict[str, Entry]) -> list[Entry]:
+    clusters = _galaxy_clusters()
+    # One cluster, one key: the ATT&CK object when any of its names is ATT&CK software, either
+    # directly or through another cluster that is ("brute_ratel" is the tool galaxy's
+    # "BruteRatel", which is ATT&CK's Brute Ratel C4). Clusters of one name in several
+    # galaxies (DarkSide in malpedia twice and in ransomware) are one entity.
+    linked = dict(software)
+    for cluster in clusters:
+        norms = [normalise_name(n) for n in cluster.names]
+        known = next((software[n] for n in norms if n in software), None)
+        if known is not None:
+            for norm in norms:
+                linked.setdefault(norm, known)
+    by_key: dict[str, list[_Cluster]] = defaultdict(list)
+    display: dict[str, Entry] = {}
+    for cluster in clusters:
+        known = next((linked[n] for n in map(normalise_name, cluster.names) if n in linked), None)
+        key = known.key if known else f"misp-galaxy:{normalise_name(cluster.names[0])}"
+        by_key[key].append(cluster)
+        if known is not None:
+            display[key] = known
+    entries = []
+    for key, members in by_key.items():
+        known = display.get(key)
+        kind = known.kind if known else _galaxy_kind(members)
+        name = known.name if known else members[0].names[0]
+        names = dict.fromkeys(n for cluster in members for n in cluster.names)
+        entries.extend(Entry(kind, key, name, n) for n in names)
     return entries
+
+
+def _galaxy_kind(members: list[_Cluster]) -> str:
+    typed = {c.kind for c in members if c.typed}
+    if len(typed) == 1:
+        return typed.pop()
+    kinds = {c.kind for c in members}
+    return kinds.pop() if len(kinds) == 1 else "malware"  # type: ignore[return-value]
 
 
 def _country_entries() -> list[Entry]:
@@ -148,14 +213,15 @@ def _sector_entries() -> list[Entry]:
 
 
 def _common_words(store: SQLiteStore | None) -> set[str]:
-    """Lower-case words of ATT&CK's technique descriptions: ordinary English in this domain."""
+    """Lower-case words of ATT&CK's technique prose: ordinary English in this domain. Command
+    lines, link texts ("[certutil](…/S0160)") and citations are names, not prose."""
     if store is None:
         return set()
     words: set[str] = set()
     for (doc,) in store.analytics().execute(
         "SELECT json_extract(json, '$.description') FROM objects WHERE type = 'attack-pattern'"
     ):
-        words.update(_WORD.findall(doc or ""))
+        words.update(_WORD.findall(_NOT_PROSE.sub(" ", doc or "")))
     return words
 
 

@@ -8,8 +8,20 @@ counts only when written with a capital or digit, and, if it is also an ordinary
 in lower case in ATT&CK's technique prose or in the same document), only when written with an
 internal capital or a digit ("PowerShell", "Agent.BTZ"). An all-capitals short name ("SEA")
 must be written in capitals; a name of several words must be matched by as many words ("in C"
-is not "INC"). A one-word name that is also a place or a nationality ("Cuba", "Turkish") counts
-as software only when a word like "ransomware" or "backdoor" follows it.
+is not "INC"); words are also split where the spelling runs them together, so "Brute Ratel"
+is "BruteRatel" and "CobaltStrike" is "Cobalt Strike". A one-word name that is also a place or
+a nationality ("Cuba", "Turkish") counts as software only when a word like "ransomware" or
+"backdoor" follows it.
+
+"Ordinary word" is judged on prose only: ATT&CK's command lines, link texts and citations, and a
+document's defanged indicators ("remcos[.]got-game[.]org"), paths and code name things, so a
+lower-case "mimikatz" there makes no English word of Mimikatz. An ordinary word written in
+capitals ("TROJAN" in a signature name, "REG" of REG_DWORD) is no internal capital either,
+unless the name itself is spelt so ("BEACON"); a name glued to an identifier (".NET",
+"REG\\_DWORD") is part of that identifier. Software whose name is an ordinary word still
+counts where the context says it is software: a tool word follows ("the Beacon payload"), a
+verb of use comes before ("used Mimikatz") or a passive one after ("Certutil was used"), or it
+stands in a list with software found on its own ("Mimikatz and Cobalt Strike").
 """
 
 from __future__ import annotations
@@ -24,12 +36,34 @@ __all__ = ["Entry", "Gazetteer", "Mention", "sentences"]
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-']*[A-Za-z0-9]|[A-Za-z0-9]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
+_CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _MAX_TOKENS = 6
 _MIN_NORM = 3
 _SOFTWARE_CUES = {
     "ransomware", "malware", "rat", "backdoor", "loader", "stealer", "trojan", "botnet",
     "wiper", "implant", "dropper", "downloader", "infostealer", "family", "variant",
 }  # fmt: skip
+# Words after a name that make it software even when the name is an ordinary word.
+_TOOL_CUES = _SOFTWARE_CUES | {
+    "tool", "tools", "utility", "utilities", "framework", "payload", "payloads", "beacon",
+    "beacons", "binary", "binaries", "executable", "module", "modules",
+    "sample", "samples", "plugin", "tunnel", "tunneler",
+}  # fmt: skip
+# Verbs of use before a name ("used Mimikatz"), and after it in the passive ("was used").
+_USE_VERBS = {
+    "use", "uses", "used", "using", "deploy", "deploys", "deployed", "deploying", "run", "runs",
+    "ran", "running", "execute", "executes", "executed", "executing", "drop", "drops",
+    "dropped", "dropping", "install", "installs", "installed", "installing", "leverage",
+    "leverages", "leveraged", "leveraging", "download", "downloads", "downloaded", "launch",
+    "launches", "launched", "launching", "load", "loads", "loaded", "loading", "abuse", "abuses",
+    "abused", "abusing",
+}  # fmt: skip
+_PASSIVE = {"is", "was", "were", "are", "been", "being"}
+# What may stand between two items of a list: "X, Y and Z", "X/Y", "X or Y".
+_LIST_GAP = re.compile(r"\s*(?:,|/|&|,?\s*\b(?:and|or|as well as|plus)\b)\s*", re.IGNORECASE)
+# Characters that glue a token to an identifier, a path or a defanged indicator around it.
+_GLUED_BEFORE = frozenset(".\\/@_[:=$%")
+_GLUED_AFTER = frozenset("\\/@_[=")
 
 
 @dataclass(frozen=True)
@@ -86,15 +120,19 @@ class Gazetteer:
     def find(self, text: str, kinds: set[str] | None = None) -> list[Mention]:
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         words = [text[s:e].casefold() for s, e in tokens]
-        lower_words = {text[s:e] for s, e in tokens if text[s:e].islower()}
+        lower_words = _prose_lower_words(text, tokens)
         bounds = list(sentences(text))
         mentions: list[Mention] = []
+        # Software named by an ordinary word, waiting for a list neighbour to vouch for it.
+        pending: list[tuple[int, int, list[Entry]]] = []
         i = 0
         while i < len(tokens):
             matched = 0
             # Longest match first, so "Lazarus Group" beats "Lazarus".
             for size in range(min(_MAX_TOKENS, len(tokens) - i), 0, -1):
                 start, end = tokens[i][0], tokens[i + size - 1][1]
+                if _glued(text, start, end):
+                    continue
                 surface = text[start:end]
                 entries = self._by_norm.get(normalise_name(surface))
                 if not entries:
@@ -104,18 +142,27 @@ class Gazetteer:
                 entries = [
                     e
                     for e in entries
-                    if self._plausible(e, surface, size, lower_words)
-                    and not self._place_not_software(e, surface, size, following)
+                    if not self._place_not_software(e, surface, size, following)
                 ]
-                if not entries:
+                plausible = [e for e in entries if self._plausible(e, surface, size, lower_words)]
+                if not plausible:
+                    ordinary = [e for e in entries if self._ordinary_software(e, surface, size)]
+                    if ordinary and _software_context(words, i, size):
+                        plausible = ordinary
+                    elif ordinary:
+                        pending.append((i, size, ordinary))
+                if not plausible:
                     continue
                 sentence = _sentence_of(bounds, start, text)
                 mentions.extend(
-                    Mention(e.kind, e.key, e.name, surface, start, end, sentence) for e in entries
+                    Mention(e.kind, e.key, e.name, surface, start, end, sentence)
+                    for e in plausible
                 )
                 matched = size
                 break
             i += matched or 1
+        if pending:
+            mentions = _vouched(text, tokens, bounds, mentions, pending)
         return mentions
 
     def _place_not_software(self, entry: Entry, surface: str, size: int, following: str) -> bool:
@@ -126,7 +173,7 @@ class Gazetteer:
     def _plausible(self, entry: Entry, surface: str, size: int, lower_words: set[str]) -> bool:
         if entry.kind == "sector":
             return True
-        if size != len(_TOKEN.findall(entry.spelling)):
+        if not _same_word_count(entry.spelling, surface, size):
             return False
         if entry.kind == "country":
             return surface[:1].isupper()
@@ -139,7 +186,97 @@ class Gazetteer:
         folded = surface.casefold()
         if folded not in self._common and folded not in lower_words:
             return True
-        return any(c.isdigit() for c in surface) or any(c.isupper() for c in surface[1:])
+        return _distinctive(entry.spelling, surface)
+
+    def _ordinary_software(self, entry: Entry, surface: str, size: int) -> bool:
+        """A one-word software name, written as a proper noun, that is also an ordinary word:
+        software only where the context says so."""
+        return (
+            entry.kind in ("malware", "tool")
+            and size == 1
+            and _same_word_count(entry.spelling, surface, size)
+            and surface[:1].isupper()
+            and not (surface.isupper() and not entry.spelling.isupper())
+        )
+
+
+def _distinctive(spelling: str, surface: str) -> bool:
+    """Written so that no ordinary word is: a digit, or a capital inside a word that is not
+    all capitals ("PowerShell", "Agent.BTZ"), or all capitals as the name itself is spelt."""
+    if any(c.isdigit() for c in surface):
+        return True
+    if surface.isupper():
+        return spelling.isupper()
+    return any(c.isupper() for c in surface[1:])
+
+
+def _camel_words(text: str) -> int:
+    """Words in a spelling, split at blanks, punctuation and lower-to-upper case changes."""
+    return len(_CAMEL_WORD.findall(text))
+
+
+def _same_word_count(spelling: str, surface: str, size: int) -> bool:
+    counts = {len(_TOKEN.findall(spelling)), _camel_words(spelling)}
+    return size in counts or _camel_words(surface) in counts
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1] in _GLUED_BEFORE) or (
+        end < len(text) and text[end] in _GLUED_AFTER
+    )
+
+
+def _prose_lower_words(text: str, tokens: list[tuple[int, int]]) -> set[str]:
+    """Lower-case words of the document's prose: not parts of indicators, paths or code."""
+    return {
+        text[s:e]
+        for s, e in tokens
+        if text[s:e].islower() and text[s:e].isalpha() and not _glued(text, s, e)
+    }
+
+
+def _software_context(words: list[str], i: int, size: int) -> bool:
+    before = words[i - 1] if i > 0 else ""
+    after = words[i + size : i + size + 2]
+    return (
+        before in _USE_VERBS
+        or (bool(after) and after[0] in _TOOL_CUES)
+        or (len(after) == 2 and after[0] in _PASSIVE and after[1] in _USE_VERBS)
+    )
+
+
+def _vouched(
+    text: str,
+    tokens: list[tuple[int, int]],
+    bounds: list[tuple[int, int]],
+    mentions: list[Mention],
+    pending: list[tuple[int, int, list[Entry]]],
+) -> list[Mention]:
+    """`mentions` plus the pending names that stand in one list with software, repeatedly, so
+    that one known name vouches for a whole list ("Plink, Certutil and Mimikatz")."""
+    software = {(m.start, m.end) for m in mentions if m.kind in ("malware", "tool")}
+    added = True
+    while added and pending:
+        added = False
+        for item in list(pending):
+            i, size, entries = item
+            start, end = tokens[i][0], tokens[i + size - 1][1]
+            if not any(_in_list(text, start, end, other) for other in software):
+                continue
+            sentence = _sentence_of(bounds, start, text)
+            surface = text[start:end]
+            mentions.extend(
+                Mention(e.kind, e.key, e.name, surface, start, end, sentence) for e in entries
+            )
+            software.add((start, end))
+            pending.remove(item)
+            added = True
+    return sorted(mentions, key=lambda m: m.start)
+
+
+def _in_list(text: str, start: int, end: int, other: tuple[int, int]) -> bool:
+    gap = text[end : other[0]] if other[0] >= end else text[other[1] : start]
+    return _LIST_GAP.fullmatch(gap) is not None
 
 
 def _sentence_of(bounds: list[tuple[int, int]], offset: int, text: str) -> str:

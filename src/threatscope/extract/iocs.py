@@ -83,7 +83,8 @@ _HIVES = {
 _B58 = "1-9A-HJ-NP-Za-km-z"
 # A path component: no separators, blanks, quotes, or characters Windows forbids in names. Inner
 # components may hold single spaces before a capital or digit ("Program Files", "Windows NT").
-_SEG = r"[^\\\s\"'<>|*?,;:\u201c\u201d\u2018\u2019]+"
+# Backticks are Markdown's code quotes (`C:\\x\\msdrm.exe`), not part of a name.
+_SEG = r"[^\\\s\"'`<>|*?,;:\u201c\u201d\u2018\u2019]+"
 _SEGS = rf"{_SEG}(?:\x20[A-Z0-9(]{_SEG[:-1]}*)*"
 _UNIX_ROOTS = (
     "etc|tmp|var|usr|home|bin|sbin|opt|dev|proc|root|lib|lib32|lib64|boot|mnt|srv|run|sys|media"
@@ -154,7 +155,7 @@ _URL_HOST = re.compile(rf"(?:[^\s/@\[\]]*{AT})?(?P<host>\[[0-9A-Fa-f:.]+\]|[\w-]
 _AT_SPLIT = re.compile(AT)
 _AUTHORITY_END = re.compile(r"[/?#]")
 _CIDR_SUFFIX = re.compile(r"/(\d{1,2})(?![\w./])")
-_TRAILING = ".,;:!?'\")]}>*\u201c\u201d\u2018\u2019"
+_TRAILING = ".,;:!?'\")]}>*`\u201c\u201d\u2018\u2019"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 
 

@@ -112,6 +112,12 @@ def print_extraction(console: Console, summary: dict[str, Any]) -> None:
         console.print(f"… and {len(summary['iocs']) - 40} more (--json lists all)")
     if summary["cves"]:
         console.print("[bold]CVEs:[/] " + ", ".join(summary["cves"]), highlight=False)
+    if not summary.get("prose_analysed", True):
+        console.print(
+            "[bold]ATT&CK techniques:[/] the prose was not analysed for techniques (no trained"
+            " model: run `threatscope train`); only ATT&CK ids written in the text are listed.",
+            highlight=False,
+        )
     if summary["techniques"]:
         console.print(
             f"[bold]ATT&CK techniques[/] ({summary['technique_model']}): "
@@ -144,13 +150,25 @@ def print_attribution(console: Console, result: dict[str, Any]) -> None:
     suffix = "" if result["verdict"].startswith(term) else f" ({term})"
     console.print(f"[bold]{result['verdict']}[/]{suffix}", highlight=False)
     used = result.get("evidence_used", {})
+    for named in result.get("named_actors") or ():
+        shown = named["as_written"]
+        also = f" ({named['name']})" if named["name"] != shown else ""
+        console.print(f"the report attributes this to {shown}{also}", highlight=False)
     for kind, values in (used.get("unresolved") or {}).items():
         console.print(f"not in the knowledge base ({kind}): {', '.join(values)}", highlight=False)
     if not result["candidates"]:
-        console.print(
-            "No actor in the knowledge base can be assessed on this evidence"
-            " (import ATT&CK and the MISP galaxy: `threatscope sync`)."
+        sources = result.get("knowledge_base") or {}
+        lacking = [
+            label
+            for key, label in (("attack", "ATT&CK"), ("misp_galaxy", "the MISP galaxy"))
+            if not sources.get(key, False)
+        ]
+        hint = (
+            f" (the knowledge base lacks {' and '.join(lacking)}: `threatscope sync`)"
+            if lacking
+            else ": no actor is known to use, target or hold any of it"
         )
+        console.print(f"No actor in the knowledge base can be assessed on this evidence{hint}.")
         return
     nexus = ", ".join(f"{n['nexus']} {_pct(n['probability'])}" for n in result["nexus"][:6])
     nexus = nexus or "no candidate has a known nexus"
@@ -159,14 +177,22 @@ def print_attribution(console: Console, result: dict[str, Any]) -> None:
     for column in ("actor", "nexus", "probability", "strongest evidence"):
         table.add_column(column, justify="right" if column == "probability" else "left")
     for candidate in result["candidates"]:
-        evidence = sorted(candidate["evidence"], key=lambda e: -e["weight"])[:3]
+        # Only what the user (or the report) gave: implied items explain, they are not evidence.
+        given = [e for e in candidate["evidence"] if e.get("given", True)]
+        evidence = sorted(given, key=lambda e: -e["weight"])[:3]
         table.add_row(
             candidate["name"],
             candidate["nexus"] or "?",
             _pct(candidate["probability"]),
-            "; ".join(f"{e['kind']} {e['value']} ({e['weight']:+.1f})" for e in evidence),
+            "; ".join(_evidence_cell(e) for e in evidence),
         )
     console.print(table)
+
+
+def _evidence_cell(evidence: dict[str, Any]) -> str:
+    if evidence["kind"] == "named":
+        return f"{evidence['why']} ({evidence['weight']:+.1f})"
+    return f"{evidence['kind']} {evidence['value']} ({evidence['weight']:+.1f})"
 
 
 def print_evaluation(console: Console, result: dict[str, Any]) -> None:
