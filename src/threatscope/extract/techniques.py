@@ -30,6 +30,7 @@ import platformdirs
 
 from threatscope.errors import ConfigError
 from threatscope.extract.techniques_text import explicit_ids, split_sentences
+from threatscope.plain import plain
 
 __all__ = [
     "Evidence",
@@ -123,7 +124,8 @@ def extract_techniques(
     text: str, model: TechniqueModel, threshold: float | None = None
 ) -> list[TechniqueMatch]:
     """Techniques in `text`, most confident first; explicit ids first among equals."""
-    threshold = model.threshold if threshold is None else threshold
+    # float(): models saved before thresholds were plain floats hold a numpy.float64 here.
+    threshold = float(model.threshold if threshold is None else threshold)
     found: dict[str, list[Evidence]] = {}
     explicit: set[str] = set()
     for start, end, attack_id in explicit_ids(text, model.names):
@@ -215,4 +217,8 @@ def load_model(path: Path | str | None = None) -> TechniqueModel:
         raise ConfigError(f"{path}: not a technique model ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise ConfigError(f"{path}: technique model of another format: run `threatscope train`")
-    return payload["model"]
+    model: TechniqueModel = payload["model"]
+    # Models trained before the fix hold numpy scalars (threshold, CV figures): JSON needs floats.
+    model.threshold = float(model.threshold)
+    model.info = plain(model.info)
+    return model

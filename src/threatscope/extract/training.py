@@ -46,7 +46,8 @@ DEFAULT_METHOD = "linear"
 DEFAULT_THRESHOLDS = {"nearest": 0.275, "linear": 0.5, "ensemble": 0.3}
 DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS[DEFAULT_METHOD]
 _LINEAR_EPOCHS = 4
-_THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.05, 0.75, 0.025))
+# Plain floats: a numpy threshold would leak into every confidence and the model's JSON info.
+_THRESHOLDS = tuple(round(float(x), 2) for x in np.arange(0.05, 0.75, 0.025))
 _CV_FOLDS = 5
 
 
