@@ -8,7 +8,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from threatscope.config import default_db_path
+from threatscope.config import default_db_location
 from threatscope.extract.techniques import default_model_path
 from threatscope.extract.warninglists import _cache_path
 
@@ -25,10 +25,10 @@ def test_user_directories_point_into_a_temp_folder(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     temp_root = tmp_path_factory.getbasetemp()
-    defaults = [default_db_path(), default_model_path(), _cache_path()]
+    defaults = [Path(default_db_location()), default_model_path(), _cache_path()]
     defaults.append(Path(platformdirs.user_config_dir("threatscope")))
     for path in defaults:
         assert path.is_relative_to(temp_root), path
         assert not any(path.is_relative_to(user) for user in USER_DIRS), path
     assert not default_model_path().exists()
-    assert not default_db_path().exists()
+    assert not Path(default_db_location()).exists()

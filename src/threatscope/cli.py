@@ -24,7 +24,7 @@ from rich.table import Table
 
 from threatscope import __version__
 from threatscope.actors import find_actor, join_member, split_member
-from threatscope.config import default_db_path, shared_data_dir
+from threatscope.config import default_db_location, shared_data_dir
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
 from threatscope.ingest import (
@@ -43,7 +43,7 @@ from threatscope.report.terminal import (
     print_landscape,
 )
 from threatscope.sources import all_sources
-from threatscope.store import Store, open_store
+from threatscope.store import Store, open_store, sqlite_path
 from threatscope.taxonomy import STATE_CATEGORIES
 
 app = typer.Typer(
@@ -65,7 +65,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 class State:
-    db: Path = default_db_path()
+    # A string location: a file path or a database URL (Path would mangle `postgresql://`).
+    db: str = default_db_location()
 
 
 def _fail(error: ThreatScopeError) -> NoReturn:
@@ -106,14 +107,19 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     db: Annotated[
-        Path | None,
-        typer.Option("--db", help="Database file (env THREATSCOPE_DB; default: user data dir)."),
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database file or URL (env THREATSCOPE_DB; default: user data dir).",
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    State.db = db or default_db_path()
+    State.db = db or default_db_location()
+    with _errors():
+        sqlite_path(State.db)  # a URL no backend serves fails here, before any command writes
 
 
 def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
@@ -647,7 +653,7 @@ def extract_(
     with _errors():
         # The knowledge base resolves names if it exists; it is created only once the file has
         # been read, so unreadable input leaves no new database behind.
-        if State.db.is_file():
+        if Path(sqlite_path(State.db)).is_file():
             store = open_store(State.db, create=False)
         classifier = _technique_model(model)
     try:

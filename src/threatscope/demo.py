@@ -37,9 +37,9 @@ _OPTIONAL = (
 )
 
 
-def main(db: Path | None = None) -> None:
+def main(db: str | Path | None = None) -> None:
     console = Console()
-    db = db or Path(os.environ.get("THREATSCOPE_DB", "demo.db"))
+    db = db or os.environ.get("THREATSCOPE_DB", "demo.db")
     data = shared_data_dir()
     console.rule("[bold]ThreatScope demo")
     console.print(
@@ -82,7 +82,7 @@ def main(db: Path | None = None) -> None:
         store.close()
 
 
-def _landscape(console: Console, store: Store, db: Path) -> None:
+def _landscape(console: Console, store: Store, db: str | Path) -> None:
     from threatscope.report.html import write_report
 
     if store.stats()["objects"].get("incident", 0) == 0:
