@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer.core import TyperGroup
 
 from threatscope import __version__
 from threatscope.actors import find_actor, join_member, split_member
@@ -46,7 +48,35 @@ from threatscope.sources import all_sources
 from threatscope.store import Store, open_store, sqlite_path
 from threatscope.taxonomy import STATE_CATEGORIES
 
+
+class _OneLineErrors(TyperGroup):
+    """No traceback reaches a user: a ThreatScopeError escaping a command is printed as usual,
+    anything else as one "internal error" line (exit 1); THREATSCOPE_DEBUG=1 shows the traceback.
+    Exits, aborts and usage errors are Typer's own and pass through."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
+            raise
+        except ThreatScopeError as error:
+            _fail(error)
+        except Exception as error:
+            if os.environ.get("THREATSCOPE_DEBUG", "") not in ("", "0"):
+                raise
+            message = " ".join(str(error).split()) or "(no message)"
+            err.print(
+                f"error: internal error: {type(error).__name__}: {message} "
+                "(please report; set THREATSCOPE_DEBUG=1 for the traceback)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="ThreatScope: adversary intelligence from STIX knowledge.",
     no_args_is_help=True,
     add_completion=False,
@@ -581,13 +611,15 @@ def train_(
     json: JsonOption = False,
 ) -> None:
     """Train the ATT&CK technique classifier from the knowledge base (+ TRAM2, AnnoCTR train)."""
-    from threatscope.extract.techniques import save_model
+    from threatscope.extract.techniques import model_file, save_model
     from threatscope.extract.training import train_model
 
     root = data or shared_data_dir()
+    with _errors():
+        target = model_file(output)  # a bad --output fails now, not after the training
     with _store() as store, err.status("Training (a few minutes with the shared data)…"):
         model = train_model(store, data_dir=root if root.is_dir() else None, seed=seed)
-        path = save_model(model, output)
+        path = save_model(model, target)
     info = {**model.info, "path": str(path)}
     if json:
         _print_json(info)

@@ -39,6 +39,7 @@ __all__ = [
     "default_model_path",
     "extract_techniques",
     "load_model",
+    "model_file",
     "save_model",
 ]
 
@@ -194,13 +195,29 @@ def save_model(model: TechniqueModel, path: Path | str | None = None) -> Path:
     """Write the model with joblib (written to a temp name first, so a crash leaves no stub)."""
     import joblib
 
-    path = Path(path) if path else default_model_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = model_file(path)
     buffer = io.BytesIO()
     joblib.dump({"format": MODEL_FORMAT, "model": model}, buffer, compress=3)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(buffer.getvalue())
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"{path}: cannot write the model: {exc.strerror or exc}") from None
+    return path
+
+
+def model_file(path: Path | str | None = None) -> Path:
+    """Where `save_model` will write, its folder created: checked before a long training, so a
+    bad --output fails in a second rather than after minutes."""
+    path = Path(path) if path else default_model_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the model: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; give a model file name")
     return path
 
 

@@ -151,6 +151,8 @@ def train_model(
     `threshold` given skips the cross-validation that would otherwise choose it.
     """
     started = time.perf_counter()
+    if not 0 <= seed < 2**32:  # what scikit-learn's random_state accepts
+        raise ConfigError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
     if method not in METHODS:
         raise ConfigError(f"unknown technique model {method!r}: use one of {', '.join(METHODS)}")
     names, examples, docs = build_training_set(store, data_dir)

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from threatscope.errors import ConfigError, StoreError
+from threatscope.errors import ConfigError, ExternalToolError
 
 __all__ = ["find_chromium", "html_to_pdf"]
 
@@ -70,15 +70,15 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> None:
             )
         except subprocess.TimeoutExpired as error:
             part.unlink(missing_ok=True)
-            raise StoreError(
+            raise ExternalToolError(
                 f"{browser} did not finish printing {html_path.name} within {_TIMEOUT} s"
             ) from error
         except OSError as error:
-            raise ConfigError(f"cannot run {browser}: {error.strerror or error}") from error
+            raise ExternalToolError(f"cannot run {browser}: {error.strerror or error}") from error
     if done.returncode != 0 or not part.exists() or part.stat().st_size == 0:
         part.unlink(missing_ok=True)
         detail = _last_line(done.stderr) or f"exit code {done.returncode}"
-        raise StoreError(f"{browser} could not print {html_path.name} to PDF: {detail}")
+        raise ExternalToolError(f"{browser} could not print {html_path.name} to PDF: {detail}")
     os.replace(part, pdf_path)
 
 
