@@ -19,6 +19,7 @@ from rich.table import Table
 from threatscope.actors import find_actor
 from threatscope.config import shared_data_dir
 from threatscope.countries import country_name
+from threatscope.errors import ThreatScopeError
 from threatscope.ingest import run_import
 from threatscope.landscape.compute import landscape
 from threatscope.landscape.selection import Filters
@@ -102,4 +103,8 @@ def _landscape(console: Console, store: Store, db: str | Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ThreatScopeError as error:  # one line, as the CLI prints it, never a traceback
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
