@@ -28,6 +28,32 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the session: the warning-list index is built once, never in the user's."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(autouse=True)
+def private_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, shared_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Path]:
+    """Every user directory (database, trained model, caches, config) in a temp folder, so a
+    user's own `threatscope train` or knowledge base never changes what a test sees."""
+    home = tmp_path_factory.mktemp("home")
+    dirs = {
+        "HOME": home,
+        "XDG_DATA_HOME": home / "data",
+        "XDG_CONFIG_HOME": home / "config",
+        "XDG_STATE_HOME": home / "state",
+        "XDG_CACHE_HOME": shared_cache,
+        "THREATSCOPE_DB": home / "data" / "threatscope.db",
+    }
+    for name, path in dirs.items():
+        monkeypatch.setenv(name, str(path))
+    return dirs
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "kb.db"

@@ -24,6 +24,7 @@ from threatscope.attribution.evaluate import evaluate_attribution
 from threatscope.attribution.evidence import resolve
 from threatscope.attribution.score import build_matrices, score, unprofiled
 from threatscope.attribution.victims import victim_countries
+from threatscope.errors import ConfigError
 from threatscope.ingest import run_import
 from threatscope.store import SQLiteStore, open_store
 
@@ -222,7 +223,7 @@ def test_evaluation_metrics(kb: SQLiteStore) -> None:
         for key in ("top1", "top3", "nexus_accuracy", "ece", "brier"):
             assert 0.0 <= result[key] <= 1.0
         assert result["top3"] >= result["top1"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="fitted the calibration"):
         evaluate_attribution(kb, "attack-groups", seeds=(1000,))
 
 

@@ -15,7 +15,7 @@ import pytest
 from markupsafe import escape
 
 from conftest import shared_file
-from threatscope.errors import ConfigError, StoreError
+from threatscope.errors import ConfigError, ExternalToolError
 from threatscope.ingest import run_import
 from threatscope.landscape.compute import landscape
 from threatscope.landscape.selection import Filters
@@ -223,7 +223,7 @@ def test_failing_browser_is_a_one_line_error(
     fake.write_text("#!/bin/sh\necho 'crashed: no display' >&2\nexit 3\n")
     fake.chmod(0o755)
     monkeypatch.setenv("THREATSCOPE_CHROMIUM", str(fake))
-    with pytest.raises(StoreError, match="crashed: no display") as error:
+    with pytest.raises(ExternalToolError, match="crashed: no display") as error:
         html_to_pdf(report_file, tmp_path / "report.pdf")
     assert "\n" not in str(error.value)
     assert list(tmp_path.glob("report.pdf*")) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,11 +22,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer.core import TyperGroup
 
 from threatscope import __version__
 from threatscope.actors import find_actor, join_member, split_member
 from threatscope.actors.nexus_option import nexus_code
-from threatscope.config import default_db_path, shared_data_dir
+from threatscope.config import default_db_location, shared_data_dir
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
 from threatscope.files import write_atomically
@@ -46,10 +48,38 @@ from threatscope.report.terminal import (
 )
 from threatscope.sources import all_sources
 from threatscope.sources.table import RejectedRow, write_rejects
-from threatscope.store import Store, open_store
+from threatscope.store import Store, open_store, sqlite_path
 from threatscope.taxonomy import STATE_CATEGORIES
 
+
+class _OneLineErrors(TyperGroup):
+    """No traceback reaches a user: a ThreatScopeError escaping a command is printed as usual,
+    anything else as one "internal error" line (exit 1); THREATSCOPE_DEBUG=1 shows the traceback.
+    Exits, aborts and usage errors are Typer's own and pass through."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
+            raise
+        except ThreatScopeError as error:
+            _fail(error)
+        except Exception as error:
+            if os.environ.get("THREATSCOPE_DEBUG", "") not in ("", "0"):
+                raise
+            message = " ".join(str(error).split()) or "(no message)"
+            err.print(
+                f"error: internal error: {type(error).__name__}: {message} "
+                "(please report; set THREATSCOPE_DEBUG=1 for the traceback)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="ThreatScope: adversary intelligence from STIX knowledge.",
     no_args_is_help=True,
     add_completion=False,
@@ -68,7 +98,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 class State:
-    db: Path = default_db_path()
+    # A string location: a file path or a database URL (Path would mangle `postgresql://`).
+    db: str = default_db_location()
 
 
 def _fail(error: ThreatScopeError) -> NoReturn:
@@ -85,15 +116,21 @@ def _errors() -> Iterator[None]:
 
 
 @contextmanager
-def _store(create: bool = False) -> Iterator[Store]:
-    """The knowledge base; only commands that write may create it."""
+def _store(create: bool = False, write: bool = False) -> Iterator[Store]:
+    """The knowledge base; only commands that write may create it, and the others open it
+    read-only."""
     with _errors():
-        store = open_store(State.db, create=create)
+        store = open_store(State.db, create=create, read_only=not (create or write))
     try:
         with _errors():
             yield store
     finally:
         store.close()
+
+
+def _db_file() -> Path:
+    """The knowledge base's file, which no output may replace."""
+    return Path(sqlite_path(State.db))
 
 
 def _print_json(value: Any) -> None:
@@ -109,14 +146,19 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     db: Annotated[
-        Path | None,
-        typer.Option("--db", help="Database file (env THREATSCOPE_DB; default: user data dir)."),
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database file or URL (env THREATSCOPE_DB; default: user data dir).",
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    State.db = db or default_db_path()
+    State.db = db or default_db_location()
+    with _errors():
+        sqlite_path(State.db)  # a URL no backend serves fails here, before any command writes
 
 
 def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
@@ -338,7 +380,7 @@ def imports_(json: JsonOption = False) -> None:
 @app.command("migrate")
 def migrate_(json: JsonOption = False) -> None:
     """Upgrade the knowledge base to this version's schema (every command does so on opening)."""
-    with _store() as store:
+    with _store(write=True) as store:
         upgrade = store.upgrade
     if json:
         _print_json({"database": store.location, **upgrade.as_dict()})
@@ -446,7 +488,7 @@ def actor_split(
     json: JsonOption = False,
 ) -> None:
     """Undo a merge: the member becomes an actor of its own and stays so across imports."""
-    with _store() as store:
+    with _store(write=True) as store:
         moved = split_member(store, actor, member)
     if json:
         _print_json({"split": moved["id"], "from": actor})
@@ -462,7 +504,7 @@ def actor_join(
     object_id: Annotated[str, typer.Argument(help="The object id a split took out.")],
 ) -> None:
     """Undo a split: resolution may merge the object again."""
-    with _store() as store:
+    with _store(write=True) as store:
         join_member(store, object_id)
     out.print(f"{object_id} may merge again")
 
@@ -478,7 +520,7 @@ def export_stix(
     """Write current objects as one STIX 2.1 bundle."""
     with _store() as store:
         count = export_bundle(
-            store, output, types=type_, include_revoked=include_revoked, protect=State.db
+            store, output, types=type_, include_revoked=include_revoked, protect=_db_file()
         )
     err.print(f"wrote {count} objects to {output}")
 
@@ -644,7 +686,7 @@ def report_(
         )
         with err.status("Rendering charts…", spinner="dots"):
             written = write_report(
-                result, output, pdf=pdf, marking=marking, credits=credits, protect=State.db
+                result, output, pdf=pdf, marking=marking, credits=credits, protect=_db_file()
             )
     for path in written:
         out.print(f"wrote {path}", highlight=False)
@@ -729,13 +771,15 @@ def train_(
     json: JsonOption = False,
 ) -> None:
     """Train the ATT&CK technique classifier from the knowledge base (+ TRAM2, AnnoCTR train)."""
-    from threatscope.extract.techniques import save_model
+    from threatscope.extract.techniques import model_file, save_model
     from threatscope.extract.training import train_model
 
     root = data or shared_data_dir()
+    with _errors():
+        target = model_file(output)  # a bad --output fails now, not after the training
     with _store() as store, err.status("Training (a few minutes with the shared data)…"):
         model = train_model(store, data_dir=root if root.is_dir() else None, seed=seed)
-        path = save_model(model, output)
+        path = save_model(model, target)
     info = {**model.info, "path": str(path)}
     if json:
         _print_json(info)
@@ -766,7 +810,7 @@ def eval_techniques(
     store_for_cv = None
     if dataset == "tram2-cv":
         with _errors():
-            store_for_cv = open_store(State.db, create=False)
+            store_for_cv = open_store(State.db, create=False, read_only=True)
     with _errors(), err.status(f"Evaluating on {dataset}…"):
         result = evaluate_techniques(classifier, dataset, data_dir=data, store=store_for_cv)
     if json:
@@ -801,8 +845,8 @@ def extract_(
     with _errors():
         # The knowledge base resolves names if it exists; it is created only once the file has
         # been read, so unreadable input leaves no new database behind.
-        if State.db.is_file():
-            store = open_store(State.db, create=False)
+        if Path(sqlite_path(State.db)).is_file():
+            store = open_store(State.db, create=False, read_only=not store_it)
         classifier = _technique_model(model)
     try:
         with _errors(), err.status(f"Reading {file}…", spinner="dots"):
@@ -829,7 +873,7 @@ def extract_(
 
 
 def _write_bundle(path: Path, bundle: dict[str, Any]) -> None:
-    write_atomically(path, orjson.dumps(bundle, option=orjson.OPT_INDENT_2), protect=State.db)
+    write_atomically(path, orjson.dumps(bundle, option=orjson.OPT_INDENT_2), protect=_db_file())
 
 
 # -- attribution -----------------------------------------------------------------------------

@@ -7,15 +7,19 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["default_db_path", "shared_data_dir"]
+__all__ = ["default_db_location", "shared_data_dir"]
 
 
-def default_db_path() -> Path:
-    """`THREATSCOPE_DB`, else `threatscope.db` in the user data directory."""
+def default_db_location() -> str:
+    """`THREATSCOPE_DB`, else `threatscope.db` in the user data directory.
+
+    A string, not a Path: the setting may be a database URL, which Path would mangle
+    (`postgresql://h/db` -> `postgresql:/h/db`); `store.open_store` decides what it names.
+    """
     env = os.environ.get("THREATSCOPE_DB")
     if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("threatscope")) / "threatscope.db"
+        return env
+    return str(Path(platformdirs.user_data_dir("threatscope")) / "threatscope.db")
 
 
 def shared_data_dir() -> Path:

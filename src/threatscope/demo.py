@@ -19,6 +19,7 @@ from rich.table import Table
 from threatscope.actors import find_actor
 from threatscope.config import shared_data_dir
 from threatscope.countries import country_name
+from threatscope.errors import ThreatScopeError
 from threatscope.ingest import run_import
 from threatscope.landscape.compute import landscape
 from threatscope.landscape.selection import Filters
@@ -37,9 +38,9 @@ _OPTIONAL = (
 )
 
 
-def main(db: Path | None = None) -> None:
+def main(db: str | Path | None = None) -> None:
     console = Console()
-    db = db or Path(os.environ.get("THREATSCOPE_DB", "demo.db"))
+    db = db or os.environ.get("THREATSCOPE_DB", "demo.db")
     data = shared_data_dir()
     console.rule("[bold]ThreatScope demo")
     console.print(
@@ -82,7 +83,7 @@ def main(db: Path | None = None) -> None:
         store.close()
 
 
-def _landscape(console: Console, store: Store, db: Path) -> None:
+def _landscape(console: Console, store: Store, db: str | Path) -> None:
     from threatscope.report.html import write_report
     from threatscope.report.marking import report_marking
 
@@ -111,4 +112,8 @@ def _landscape(console: Console, store: Store, db: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ThreatScopeError as error:  # one line, as the CLI prints it, never a traceback
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -4,15 +4,26 @@
     ├── InputError        bad data in a file we were asked to read (carries file + where)
     ├── NotFoundError     a name or id that is not in the knowledge base
     ├── StoreError        the database could not do what was asked
-    └── ConfigError       settings that make no sense (unknown source, bad path)
+    ├── ConfigError       settings that make no sense (unknown source, bad path, bad option)
+    ├── NetworkError      a download failed (refused, timed out, HTTP error status)
+    └── ExternalToolError a program we run (Chromium for PDF) failed or hung
 
-The CLI maps InputError and ConfigError to exit code 2 and NotFoundError to exit code 1, printing
-`str(error)`, which is always one line.
+The CLI maps NotFoundError to exit code 1 and every other one to exit code 2, printing
+`str(error)`, which is always one line. Anything else escaping a command is a bug: the CLI prints
+it as one "internal error" line (exit code 1), the traceback only with THREATSCOPE_DEBUG=1.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "NotFoundError", "StoreError", "ThreatScopeError"]
+__all__ = [
+    "ConfigError",
+    "ExternalToolError",
+    "InputError",
+    "NetworkError",
+    "NotFoundError",
+    "StoreError",
+    "ThreatScopeError",
+]
 
 
 class ThreatScopeError(Exception):
@@ -40,3 +51,11 @@ class StoreError(ThreatScopeError):
 
 class ConfigError(ThreatScopeError):
     """A setting, option or path that cannot be used."""
+
+
+class NetworkError(ThreatScopeError):
+    """A download failed: the URL, and what went wrong, in one line."""
+
+
+class ExternalToolError(ThreatScopeError):
+    """An external program failed, hung or could not be started."""

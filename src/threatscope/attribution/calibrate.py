@@ -23,11 +23,13 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from threatscope.errors import ConfigError
 from threatscope.files import write_atomically
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "fit_temperature",
     "load_calibration",
     "posterior",
+    "read_calibration",
     "save_calibration",
 ]
 
@@ -60,17 +63,27 @@ class Calibration:
 
 @cache
 def load_calibration() -> Calibration:
-    resource = files("threatscope.attribution").joinpath(_FILE)
+    """The calibration shipped in the package (a missing one is an error, never a fallback)."""
+    return read_calibration(files("threatscope.attribution").joinpath(_FILE))
+
+
+def read_calibration(resource: Traversable | Path) -> Calibration:
     if not resource.is_file():
-        # Not fitted yet: a neutral guess (LLRs are in nats already; unknown ~ one so-so actor).
-        return Calibration(1.0, 0.0, {"fitted": False})
-    doc = json.loads(resource.read_text("utf-8"))
-    return Calibration(
-        float(doc["temperature"]),
-        float(doc["unknown_logit"]),
-        doc,
-        float(doc.get("size_exponent", 0.0)),
-    )
+        # Uncalibrated probabilities look just as precise and are wrong: refuse to give them.
+        raise ConfigError(
+            f"{resource}: the attribution calibration is missing from this installation;"
+            " reinstall threatscope (the file ships as package data)"
+        )
+    try:
+        doc = json.loads(resource.read_text("utf-8"))
+        return Calibration(
+            float(doc["temperature"]),
+            float(doc["unknown_logit"]),
+            doc,
+            float(doc.get("size_exponent", 0.0)),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{resource}: not an attribution calibration ({exc!r})") from None
 
 
 def save_calibration(calibration: Calibration, path: Path | None = None) -> Path:

@@ -53,6 +53,7 @@ from threatscope.attribution.engine import matrices_for, rank
 from threatscope.attribution.evidence import ResolvedEvidence
 from threatscope.attribution.profiles import KINDS, ActorProfile, Profiles, Use
 from threatscope.attribution.score import Matrices, score
+from threatscope.errors import ConfigError
 
 __all__ = ["Case", "evaluate_attribution", "fit_calibration", "items_from", "iter_cases"]
 
@@ -210,7 +211,9 @@ def iter_cases(
     elif dataset == "attack-campaigns":
         yield from _campaign_cases(mats, mode)
     else:
-        raise ValueError(f"unknown dataset {dataset!r}; use attack-groups or attack-campaigns")
+        raise ConfigError(
+            f"unknown dataset {dataset!r}; use attack-groups, attack-reports or attack-campaigns"
+        )
 
 
 def _jaccard_rank(case: Case) -> np.ndarray:
@@ -325,8 +328,16 @@ def evaluate_attribution(
     Campaigns are deterministic, so `seeds` only matters for groups. Reporting seeds must differ
     from calibration.FIT_SEEDS (checked). `open_set` takes every OPEN_SET_EVERY-th group out of
     the knowledge base, as the calibration's fitting cases do (right answer: unknown/other)."""
-    if set(seeds) & set(FIT_SEEDS) and dataset != "attack-campaigns":
-        raise ValueError(f"seeds {FIT_SEEDS} fit the calibration; report on others")
+    if dataset != "attack-campaigns":
+        if not seeds:
+            raise ConfigError("--seeds must be at least 1")
+        fitting = sorted(set(seeds) & set(FIT_SEEDS))
+        if fitting:
+            # Scoring on the cases the calibration was fitted on would flatter it.
+            raise ConfigError(
+                f"seeds {', '.join(map(str, fitting))} fitted the calibration; report on others"
+                f" (--seeds N runs seeds 0..N-1: at most {min(FIT_SEEDS)})"
+            )
     started = time.perf_counter()
     calibration = calibration or load_calibration()
     mats = matrices_for(store)

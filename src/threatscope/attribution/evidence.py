@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from threatscope.attribution.named import named_actors
@@ -83,7 +84,7 @@ def make_evidence(
     first_seen: str | None = None,
 ) -> Evidence:
     """An `Evidence` from loose lists (CLI options); checks the date's shape."""
-    if first_seen is not None and not _DATE.fullmatch(first_seen.strip()):
+    if first_seen is not None and not _is_date(first_seen.strip()):
         raise ConfigError(f"first_seen must be YYYY-MM or YYYY-MM-DD, got {first_seen!r}")
     return Evidence(
         techniques=[t.strip().upper() for t in techniques or () if t.strip()],
@@ -94,6 +95,18 @@ def make_evidence(
         victim_countries=[c.strip() for c in victim_countries or () if c.strip()],
         first_seen=first_seen.strip() if first_seen else None,
     )
+
+
+def _is_date(text: str) -> bool:
+    """YYYY-MM or YYYY-MM-DD naming a real month or day (2024-13 matches the pattern only)."""
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return False
+    try:
+        date(int(match[1]), int(match[2]), int(match[3] or 1))
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass

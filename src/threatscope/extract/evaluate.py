@@ -61,7 +61,7 @@ def evaluate_techniques(
         result = _tram2_cv(model, store, data_dir)
     else:
         raise ConfigError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
-    return {"dataset": dataset, "threshold": model.threshold, **result}
+    return {"dataset": dataset, "threshold": float(model.threshold), **result}
 
 
 def _predicted(model: TechniqueModel, text: str) -> set[str]:

@@ -31,6 +31,7 @@ import platformdirs
 from threatscope.errors import ConfigError
 from threatscope.extract.techniques_text import explicit_ids, split_sentences
 from threatscope.files import write_atomically
+from threatscope.plain import plain
 
 __all__ = [
     "Evidence",
@@ -39,6 +40,7 @@ __all__ = [
     "default_model_path",
     "extract_techniques",
     "load_model",
+    "model_file",
     "save_model",
 ]
 
@@ -124,7 +126,8 @@ def extract_techniques(
     text: str, model: TechniqueModel, threshold: float | None = None
 ) -> list[TechniqueMatch]:
     """Techniques in `text`, most confident first; explicit ids first among equals."""
-    threshold = model.threshold if threshold is None else threshold
+    # float(): models saved before thresholds were plain floats hold a numpy.float64 here.
+    threshold = float(model.threshold if threshold is None else threshold)
     found: dict[str, list[Evidence]] = {}
     explicit: set[str] = set()
     for start, end, attack_id in explicit_ids(text, model.names):
@@ -193,10 +196,23 @@ def save_model(model: TechniqueModel, path: Path | str | None = None) -> Path:
     """Write the model with joblib (written to a temp name first, so a crash leaves no stub)."""
     import joblib
 
-    path = Path(path) if path else default_model_path()
+    path = model_file(path)
     buffer = io.BytesIO()
     joblib.dump({"format": MODEL_FORMAT, "model": model}, buffer, compress=3)
     write_atomically(path, buffer.getvalue(), parents=True)
+    return path
+
+
+def model_file(path: Path | str | None = None) -> Path:
+    """Where `save_model` will write, its folder created: checked before a long training, so a
+    bad --output fails in a second rather than after minutes."""
+    path = Path(path) if path else default_model_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the model: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; give a model file name")
     return path
 
 
@@ -213,4 +229,8 @@ def load_model(path: Path | str | None = None) -> TechniqueModel:
         raise ConfigError(f"{path}: not a technique model ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise ConfigError(f"{path}: technique model of another format: run `threatscope train`")
-    return payload["model"]
+    model: TechniqueModel = payload["model"]
+    # Models trained before the fix hold numpy scalars (threshold, CV figures): JSON needs floats.
+    model.threshold = float(model.threshold)
+    model.info = plain(model.info)
+    return model

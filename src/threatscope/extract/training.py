@@ -46,7 +46,8 @@ DEFAULT_METHOD = "linear"
 DEFAULT_THRESHOLDS = {"nearest": 0.275, "linear": 0.5, "ensemble": 0.3}
 DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS[DEFAULT_METHOD]
 _LINEAR_EPOCHS = 4
-_THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.05, 0.75, 0.025))
+# Plain floats: a numpy threshold would leak into every confidence and the model's JSON info.
+_THRESHOLDS = tuple(round(float(x), 2) for x in np.arange(0.05, 0.75, 0.025))
 _CV_FOLDS = 5
 
 
@@ -150,6 +151,8 @@ def train_model(
     `threshold` given skips the cross-validation that would otherwise choose it.
     """
     started = time.perf_counter()
+    if not 0 <= seed < 2**32:  # what scikit-learn's random_state accepts
+        raise ConfigError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
     if method not in METHODS:
         raise ConfigError(f"unknown technique model {method!r}: use one of {', '.join(METHODS)}")
     names, examples, docs = build_training_set(store, data_dir)

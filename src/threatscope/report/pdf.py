@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from threatscope.errors import ConfigError, StoreError
+from threatscope.errors import ConfigError, ExternalToolError
 from threatscope.files import atomic_output
 
 __all__ = ["find_chromium", "html_to_pdf"]
@@ -79,14 +79,14 @@ def _print(browser: str, profile: str, html_path: Path, part: Path) -> None:
             command, capture_output=True, text=True, timeout=_TIMEOUT, check=False
         )
     except subprocess.TimeoutExpired as error:
-        raise StoreError(
+        raise ExternalToolError(
             f"{browser} did not finish printing {html_path.name} within {_TIMEOUT} s"
         ) from error
     except OSError as error:
-        raise ConfigError(f"cannot run {browser}: {error.strerror or error}") from error
+        raise ExternalToolError(f"cannot run {browser}: {error.strerror or error}") from error
     if done.returncode != 0 or not part.exists() or part.stat().st_size == 0:
         detail = _last_line(done.stderr) or f"exit code {done.returncode}"
-        raise StoreError(f"{browser} could not print {html_path.name} to PDF: {detail}")
+        raise ExternalToolError(f"{browser} could not print {html_path.name} to PDF: {detail}")
 
 
 def _last_line(text: str) -> str:

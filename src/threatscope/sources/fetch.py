@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from threatscope import __version__
-from threatscope.errors import ConfigError
+from threatscope.errors import ConfigError, NetworkError
 from threatscope.files import atomic_output
 
 __all__ = ["FEEDS", "Feed", "fetch_feed"]
@@ -91,9 +91,9 @@ def fetch_feed(
 
 
 def _download(url: str, target: Path, progress: ByteProgress | None) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
     headers = {"User-Agent": f"threatscope/{__version__}"}
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=60) as resp:
             resp.raise_for_status()
             total = (
@@ -109,7 +109,11 @@ def _download(url: str, target: Path, progress: ByteProgress | None) -> Path:
                     if progress:
                         progress(done, total)
     except httpx.HTTPStatusError as exc:
-        raise ConfigError(f"{url}: HTTP {exc.response.status_code}") from None
+        raise NetworkError(f"{url}: HTTP {exc.response.status_code}") from None
     except httpx.HTTPError as exc:
-        raise ConfigError(f"{url}: download failed: {exc}") from None
+        raise NetworkError(f"{url}: download failed: {exc}") from None
+    except httpx.InvalidURL as exc:  # not an HTTPError: raised before any request is made
+        raise ConfigError(f"{url}: not a valid URL: {exc}") from None
+    except OSError as exc:  # the cache cannot be written (disk full, permissions)
+        raise ConfigError(f"{target}: cannot write the download: {exc.strerror}") from None
     return target

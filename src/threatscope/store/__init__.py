@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from threatscope.errors import ConfigError
 from threatscope.store.base import ActorRow, ImportReport, Store, StoredObject, Writer
+from threatscope.store.location import sqlite_path
 from threatscope.store.sqlite import SQLiteStore
 
 __all__ = [
@@ -16,12 +16,12 @@ __all__ = [
     "StoredObject",
     "Writer",
     "open_store",
+    "sqlite_path",
 ]
 
 
-def open_store(location: str | Path, create: bool = True) -> Store:
-    """Open the knowledge base at a file path, creating it unless `create` is False."""
-    text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("the PostgreSQL backend is not available yet; use a SQLite file path")
-    return SQLiteStore(text, create=create)
+def open_store(location: str | Path, create: bool = True, read_only: bool = False) -> Store:
+    """Open the knowledge base at a file path or database URL (see `store.location`), creating
+    it unless `create` is False; `read_only` never writes (a read-only directory works). A URL
+    no backend serves is a ConfigError, nothing created."""
+    return SQLiteStore(sqlite_path(location), create=create, read_only=read_only)

@@ -1,0 +1,84 @@
+"""`--db` and THREATSCOPE_DB take a path or a URL; a URL no backend serves writes nothing
+(issue 10, item 5). It used to become a folder `postgresql:` with a SQLite file in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from threatscope.cli import app
+from threatscope.errors import ConfigError
+from threatscope.store import open_store, sqlite_path
+
+REFUSED = {
+    "postgresql://analyst:s3cret@db.example.org:5432/threatscope": (
+        "error: postgresql://analyst:***@db.example.org:5432/threatscope: the PostgreSQL backend"
+        " is not available yet; use a SQLite file path"
+    ),
+    "postgres://localhost/ts": (
+        "error: postgres://localhost/ts: the PostgreSQL backend is not available yet;"
+        " use a SQLite file path"
+    ),
+    "postgresql+psycopg://localhost/ts": (
+        "error: postgresql+psycopg://localhost/ts: the PostgreSQL backend is not available yet;"
+        " use a SQLite file path"
+    ),
+    "mysql://localhost/ts": (
+        "error: mysql://localhost/ts: unknown database scheme 'mysql';"
+        " use a SQLite file path (or sqlite:///PATH)"
+    ),
+    "sqlite://": "error: sqlite://: names no database file; use sqlite:///PATH or a path",
+}
+
+
+@pytest.mark.parametrize("url", sorted(REFUSED))
+def test_a_url_no_backend_serves_is_refused_before_anything_is_written(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for args in (["--db", url, "import", "misp-galaxy"], ["--db", url, "stats"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.splitlines() == [REFUSED[url]]
+        assert "s3cret" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_threatscope_db_setting_is_a_location_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("THREATSCOPE_DB", "postgres://localhost/ts")
+    result = CliRunner().invoke(app, ["import", "misp-galaxy"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [REFUSED["postgres://localhost/ts"]]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sqlite_url_names_the_same_file_as_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    imported = runner.invoke(app, ["--db", "sqlite:///kb.db", "import", "misp-galaxy", "--json"])
+    assert imported.exit_code == 0, imported.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db"]
+    absolute = f"sqlite:///{tmp_path / 'kb.db'}"  # sqlite:////tmp/...: four slashes, absolute
+    by_url = runner.invoke(app, ["--db", absolute, "stats", "--json"])
+    by_path = runner.invoke(app, ["--db", str(tmp_path / "kb.db"), "stats", "--json"])
+    assert by_url.exit_code == by_path.exit_code == 0
+    stats = orjson.loads(by_url.stdout)
+    assert stats == orjson.loads(by_path.stdout)
+    assert sum(stats["objects"].values()) == orjson.loads(imported.stdout)["added"]
+
+
+def test_library_open_store_refuses_urls(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PostgreSQL backend is not available yet"):
+        open_store("postgresql://localhost/ts")
+    assert sqlite_path(tmp_path / "kb.db") == str(tmp_path / "kb.db")
+    # Paths that merely contain a colon or "://" later on stay paths.
+    for path in ("C:\\data\\kb.db", "kb:2026.db", "./postgresql://x", ":memory:"):
+        assert sqlite_path(path) == path
