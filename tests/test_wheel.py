@@ -147,7 +147,8 @@ def test_installed_cli_reads_schema_taxonomy_and_templates(
     assert done.returncode == 0, done.stderr
     page = html.read_text(encoding="utf-8")
     assert "size: A4" in page  # report.css, inlined by the template
-    assert "Russia-nexus" in page
+    assert "What the data cannot tell" in page  # 3 incidents: the small-n warning box
+    assert "Russia" in page
 
 
 def test_a_missing_calibration_is_an_error(tmp_path: Path) -> None:
