@@ -12,7 +12,6 @@ from typing import Annotated, Any, NoReturn
 import orjson
 import platformdirs
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,6 +27,7 @@ from threatscope import __version__
 from threatscope.actors import find_actor, join_member, split_member
 from threatscope.actors.nexus_option import nexus_code
 from threatscope.config import default_db_location, shared_data_dir
+from threatscope.console import SafeConsole, clean, literal, styled
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.export import export_bundle
 from threatscope.files import write_atomically
@@ -91,8 +91,8 @@ app.add_typer(export_app, name="export")
 eval_app = typer.Typer(help="Evaluate models on data they never trained on.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
+err = SafeConsole(stderr=True, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -163,7 +163,7 @@ def main(
 
 def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
     progress = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -171,7 +171,7 @@ def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
         transient=True,
         disable=not err.is_terminal,
     )
-    task = progress.add_task(label, total=None)
+    task = progress.add_task(clean(label), total=None)
 
     def update(done: int, total: int) -> None:
         progress.update(task, completed=done, total=total)
@@ -204,7 +204,7 @@ def import_(
     """Import a file or directory through one source, in one transaction."""
     with _errors():
         rejects = _bad_row_policy(on_bad_row, rejects_file)
-    with _errors(), err.status(f"Reading {path or source}…", spinner="dots"):
+    with _errors(), err.status(literal(f"Reading {path or source}…"), spinner="dots"):
         resolved, objects = load_source(source, path, mapping, rejects)
     with _store(create=True) as store:
         progress, update = _write_progress(f"Storing {len(objects)} objects")
@@ -225,9 +225,12 @@ def import_(
         )
         return
     out.print(
-        f"[bold]{source}[/] {resolved}: {report.received} objects read, "
-        f"[green]{report.added} added[/], {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.older} older than stored"
+        styled(
+            "[bold]{}[/] {}: {} objects read, [green]{} added[/], {} updated, {} unchanged, "
+            "{} older than stored",
+            source, resolved, report.received, report.added, report.updated,
+            report.unchanged, report.older,
+        )
     )
     if incidents:
         _print_incident_summary(incidents)
@@ -295,7 +298,7 @@ def sync_(
     if mirror is not None and not mirror.is_dir():
         _fail(ConfigError(f"{mirror}: mirror directory does not exist"))
     progress = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TimeElapsedColumn(),
@@ -318,8 +321,10 @@ def sync_(
         return
     for r in reports:
         out.print(
-            f"[bold]{r.source}[/] {r.path}: {r.added} added, {r.updated} updated, "
-            f"{r.unchanged} unchanged"
+            styled(
+                "[bold]{}[/] {}: {} added, {} updated, {} unchanged",
+                r.source, r.path, r.added, r.updated, r.unchanged,
+            )
         )
 
 
@@ -406,7 +411,7 @@ def actor_show(
     if json:
         _print_json(doc)
         return
-    out.print(f"[bold]{doc['name']}[/]  {doc['id']}")
+    out.print(styled("[bold]{}[/]  {}", doc["name"], doc["id"]))
     out.print(
         f"nexus: {doc['nexus'] or 'unknown'}   ATT&CK: {', '.join(doc['external_ids']) or '—'}"
     )
@@ -430,14 +435,16 @@ def actor_show(
             claims = ", ".join(
                 f"{c['nexus']} ({c['source']} {c['basis']})" for c in conflict["claims"]
             )
-            out.print(f"[yellow]conflict[/] nexus claims disagree: {claims}")
+            out.print(styled("[yellow]conflict[/] nexus claims disagree: {}", claims))
         else:
             out.print(
-                f"[yellow]conflict[/] {conflict['alias']!r} also claimed by "
-                f"{', '.join(conflict['also_claimed_by'])}"
+                styled(
+                    "[yellow]conflict[/] {} also claimed by {}",
+                    repr(conflict["alias"]), ", ".join(conflict["also_claimed_by"]),
+                )
             )
     for other in doc.get("other_matches", []):
-        out.print(f"[dim]also matches: {other['name']} ({other['id']})[/]")
+        out.print(styled("[dim]also matches: {} ({})[/]", other["name"], other["id"]))
 
 
 @actor_app.command("list")
@@ -619,7 +626,7 @@ def landscape_(
     """Who attacks whom: nexus shares with 95% intervals, change, trend, sectors, regions."""
     with _store() as store:
         filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
-        with err.status("Computing…", spinner="dots"):
+        with err.status(literal("Computing…"), spinner="dots"):
             result = landscape(
                 store.analytics(),
                 filters,
@@ -684,7 +691,7 @@ def report_(
             infer_nexus_with=store if infer_nexus else None,
             min_n=min_n,
         )
-        with err.status("Rendering charts…", spinner="dots"):
+        with err.status(literal("Rendering charts…"), spinner="dots"):
             written = write_report(
                 result, output, pdf=pdf, marking=marking, credits=credits, protect=_db_file()
             )
@@ -777,7 +784,7 @@ def train_(
     root = data or shared_data_dir()
     with _errors():
         target = model_file(output)  # a bad --output fails now, not after the training
-    with _store() as store, err.status("Training (a few minutes with the shared data)…"):
+    with _store() as store, err.status(literal("Training (a few minutes with the shared data)…")):
         model = train_model(store, data_dir=root if root.is_dir() else None, seed=seed)
         path = save_model(model, target)
     info = {**model.info, "path": str(path)}
@@ -811,7 +818,7 @@ def eval_techniques(
     if dataset == "tram2-cv":
         with _errors():
             store_for_cv = open_store(State.db, create=False, read_only=True)
-    with _errors(), err.status(f"Evaluating on {dataset}…"):
+    with _errors(), err.status(literal(f"Evaluating on {dataset}…")):
         result = evaluate_techniques(classifier, dataset, data_dir=data, store=store_for_cv)
     if json:
         _print_json(result)
@@ -849,7 +856,7 @@ def extract_(
             store = open_store(State.db, create=False, read_only=not store_it)
         classifier = _technique_model(model)
     try:
-        with _errors(), err.status(f"Reading {file}…", spinner="dots"):
+        with _errors(), err.status(literal(f"Reading {file}…"), spinner="dots"):
             extraction = extract_file(file, store, classifier)
             stix = extraction_bundle(extraction, store)
         if bundle is not None:
@@ -928,7 +935,7 @@ def attribute_(
             from threatscope.extract.document import extract_file
 
             classifier = _technique_model(model)
-            with err.status(f"Reading {text}…", spinner="dots"):
+            with err.status(literal(f"Reading {text}…"), spinner="dots"):
                 summary = extract_file(text, store, classifier).summary()
             evidence = evidence.merged(evidence_from_summary(summary))
         if evidence.is_empty():

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from threatscope.actors import find_actor
 from threatscope.config import shared_data_dir
+from threatscope.console import SafeConsole, styled
 from threatscope.countries import country_name
 from threatscope.errors import ThreatScopeError
 from threatscope.ingest import run_import
@@ -39,10 +40,10 @@ _OPTIONAL = (
 
 
 def main(db: str | Path | None = None) -> None:
-    console = Console()
+    console = SafeConsole()
     db = db or os.environ.get("THREATSCOPE_DB", "demo.db")
     data = shared_data_dir()
-    console.rule("[bold]ThreatScope demo")
+    console.rule(styled("[bold]ThreatScope demo"))
     console.print(
         f"knowledge base: {db}   shared data: {data}"
         f"{'' if data.is_dir() else ' (absent: packaged MISP galaxy only)'}"
@@ -55,9 +56,15 @@ def main(db: str | Path | None = None) -> None:
             start = time.perf_counter()
             report = run_import(store, source, path)
             console.print(
-                f"  imported [bold]{source:<12}[/] {report.received:>6} objects "
-                f"({report.added} new, {report.updated} updated, {report.unchanged} unchanged) "
-                f"in {time.perf_counter() - start:.1f} s"
+                styled(
+                    "  imported [bold]{}[/] {} objects ({} new, {} updated, {} unchanged) in {} s",
+                    f"{source:<12}",
+                    f"{report.received:>6}",
+                    report.added,
+                    report.updated,
+                    report.unchanged,
+                    f"{time.perf_counter() - start:.1f}",
+                )
             )
         stats = store.stats()
         objects = Table("STIX type", "objects", title="Knowledge base")
@@ -73,9 +80,14 @@ def main(db: str | Path | None = None) -> None:
         console.print(nexus)
         apt41 = find_actor(store, "WICKED PANDA")
         console.print(
-            f"'WICKED PANDA' resolves to [bold]{apt41['name']}[/] (nexus {apt41['nexus']}, "
-            f"ATT&CK {', '.join(apt41['external_ids']) or '—'}), {len(apt41['aliases'])} aliases "
-            f"from {', '.join(sorted({m['source'] for m in apt41['members']}))}"
+            styled(
+                "'WICKED PANDA' resolves to [bold]{}[/] (nexus {}, ATT&CK {}), {} aliases from {}",
+                apt41["name"],
+                apt41["nexus"],
+                ", ".join(apt41["external_ids"]) or "—",
+                len(apt41["aliases"]),
+                ", ".join(sorted({m["source"] for m in apt41["members"]})),
+            )
         )
         console.print(f"next: threatscope --db {db} actor show 'Brass Typhoon'")
         _landscape(console, store, db)
@@ -91,9 +103,11 @@ def _landscape(console: Console, store: Store, db: str | Path) -> None:
         console.print("no incidents at hand (EuRepoC absent): no landscape report")
         return
     result = landscape(store.analytics(), Filters())
-    console.rule(f"[bold]Landscape: {result['window_label']}")
+    console.rule(styled("[bold]Landscape: {}", result["window_label"]))
     for warning in result["warnings"]:
-        console.print(f"[yellow]! {warning['kind']}:[/] {warning['message']}", highlight=False)
+        console.print(
+            styled("[yellow]! {}:[/] {}", warning["kind"], warning["message"]), highlight=False
+        )
     for sentence in result["headline"]:
         console.print(f"  • {sentence}", highlight=False)
     start = time.perf_counter()
@@ -105,8 +119,11 @@ def _landscape(console: Console, store: Store, db: str | Path) -> None:
         credits=credits,
     )
     console.print(
-        f"report written to [bold]{written[0].resolve()}[/] in {time.perf_counter() - start:.1f} s"
-        " — open it in a browser"
+        styled(
+            "report written to [bold]{}[/] in {} s — open it in a browser",
+            written[0].resolve(),
+            f"{time.perf_counter() - start:.1f}",
+        )
     )
     console.print(f"next: threatscope --db {db} landscape --sector government --json")
 

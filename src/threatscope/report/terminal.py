@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from threatscope.console import styled
+
 __all__ = ["print_attribution", "print_evaluation", "print_extraction", "print_landscape"]
 
 
@@ -18,13 +20,20 @@ def print_landscape(console: Console, result: dict[str, Any]) -> None:
     filters = result["filters"]
     shown = {k: v for k, v in filters.items() if v and k not in ("sources",)}
     console.print(
-        f"[bold]Landscape[/] {result['window']['start']} .. {result['window']['end']}  "
-        f"({result['window_label']}), {result['incidents']} incidents; "
-        + ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in shown.items())
+        styled(
+            "[bold]Landscape[/] {} .. {}  ({}), {} incidents; {}",
+            result["window"]["start"],
+            result["window"]["end"],
+            result["window_label"],
+            result["incidents"],
+            ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in shown.items()),
+        )
     )
     warnings = result.get("warnings", [])
     for warning in warnings:
-        console.print(f"[yellow]! {warning['kind']}:[/] {warning['message']}", highlight=False)
+        console.print(
+            styled("[yellow]! {}:[/] {}", warning["kind"], warning["message"]), highlight=False
+        )
     for sentence in result["headline"]:
         console.print(f"  • {sentence}", highlight=False)
     too_few = any(w["kind"] == "small-n" for w in warnings)
@@ -74,34 +83,44 @@ def print_landscape(console: Console, result: dict[str, Any]) -> None:
         rows = result[key]["overall"][:8]
         if rows:
             console.print(
-                f"[bold]{title}:[/] " + ", ".join(f"{r[field]} {r['count']}" for r in rows),
+                styled(
+                    "[bold]{}:[/] {}", title, ", ".join(f"{r[field]} {r['count']}" for r in rows)
+                ),
                 highlight=False,
             )
     inferred = result.get("inferred")
     if inferred:
         console.print(
-            f"[bold]Inferred nexus[/] of {inferred['incidents']} unattributed incidents"
-            " (expected counts, not in the shares above): "
-            + ", ".join(
-                f"{row['nexus']} {row['expected']:.1f}" for row in inferred["expected_by_nexus"][:8]
-            )
-            + f"; unknown {inferred['expected_unknown']:.1f}",
+            styled(
+                "[bold]Inferred nexus[/] of {} unattributed incidents"
+                " (expected counts, not in the shares above): {}; unknown {}",
+                inferred["incidents"],
+                ", ".join(
+                    f"{row['nexus']} {row['expected']:.1f}"
+                    for row in inferred["expected_by_nexus"][:8]
+                ),
+                f"{inferred['expected_unknown']:.1f}",
+            ),
             highlight=False,
         )
     lacking = result["coverage"]["lacking"]
     console.print(
-        "[dim]Lacking data (of "
-        f"{result['incidents']}): "
-        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lacking.items())
-        + "[/]"
+        styled(
+            "[dim]Lacking data (of {}): {}[/]",
+            result["incidents"],
+            ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lacking.items()),
+        )
     )
 
 
 def print_extraction(console: Console, summary: dict[str, Any]) -> None:
-    console.print(f"[bold]{summary['file']}[/] ({summary['characters']:,} characters)")
+    characters = f"{summary['characters']:,}"
+    console.print(styled("[bold]{}[/] ({} characters)", summary["file"], characters))
     iocs = Table(title=f"{len(summary['iocs'])} indicators", title_justify="left")
     for column in ("type", "value", "warning lists"):
-        iocs.add_column(column)
+        # An indicator is shown whole, folded rather than cut: an ellipsis can hide the part
+        # that tells two values apart.
+        iocs.add_column(column, overflow="fold" if column == "value" else "ellipsis")
     for ioc in summary["iocs"][:40]:
         lists = ioc["warninglists"]
         flag = f"{lists[0]}" + (f" (+{len(lists) - 1})" if len(lists) > 1 else "") if lists else ""
@@ -111,19 +130,24 @@ def print_extraction(console: Console, summary: dict[str, Any]) -> None:
     if len(summary["iocs"]) > 40:
         console.print(f"… and {len(summary['iocs']) - 40} more (--json lists all)")
     if summary["cves"]:
-        console.print("[bold]CVEs:[/] " + ", ".join(summary["cves"]), highlight=False)
+        console.print(styled("[bold]CVEs:[/] {}", ", ".join(summary["cves"])), highlight=False)
     if not summary.get("prose_analysed", True):
         console.print(
-            "[bold]ATT&CK techniques:[/] the prose was not analysed for techniques (no trained"
-            " model: run `threatscope train`); only ATT&CK ids written in the text are listed.",
+            styled(
+                "[bold]ATT&CK techniques:[/] the prose was not analysed for techniques (no trained"
+                " model: run `threatscope train`); only ATT&CK ids written in the text are listed."
+            ),
             highlight=False,
         )
     if summary["techniques"]:
         console.print(
-            f"[bold]ATT&CK techniques[/] ({summary['technique_model']}): "
-            + ", ".join(
-                f"{t['id']} {t.get('name') or ''} {t['confidence']:.2f}".replace("  ", " ")
-                for t in summary["techniques"][:25]
+            styled(
+                "[bold]ATT&CK techniques[/] ({}): {}",
+                summary["technique_model"],
+                ", ".join(
+                    f"{t['id']} {t.get('name') or ''} {t['confidence']:.2f}".replace("  ", " ")
+                    for t in summary["techniques"][:25]
+                ),
             ),
             highlight=False,
         )
@@ -136,8 +160,11 @@ def print_extraction(console: Console, summary: dict[str, Any]) -> None:
     ):
         if summary.get(key):
             console.print(
-                f"[bold]{title}:[/] "
-                + ", ".join(f"{e['name']} ({e['count']})" for e in summary[key][:20]),
+                styled(
+                    "[bold]{}:[/] {}",
+                    title,
+                    ", ".join(f"{e['name']} ({e['count']})" for e in summary[key][:20]),
+                ),
                 highlight=False,
             )
     if summary.get("stored"):
@@ -148,7 +175,7 @@ def print_extraction(console: Console, summary: dict[str, Any]) -> None:
 def print_attribution(console: Console, result: dict[str, Any]) -> None:
     term = result["estimative"]
     suffix = "" if result["verdict"].startswith(term) else f" ({term})"
-    console.print(f"[bold]{result['verdict']}[/]{suffix}", highlight=False)
+    console.print(styled("[bold]{}[/]{}", result["verdict"], suffix), highlight=False)
     used = result.get("evidence_used", {})
     for named in result.get("named_actors") or ():
         shown = named["as_written"]
