@@ -173,6 +173,8 @@ def _reasons(actor_index: int, scores: Scores, mats: Matrices) -> list[dict[str,
             why = f"{shown} not in the actor's profile"
         if weight < 1.0 and kind == "technique":
             why += " (implied by other evidence)"
+        if kind == "cve" and item in mats.profiles.ransomware_cves:
+            why += "; CISA KEV: known ransomware campaign use (not scored)"
         found.append({"kind": kind, "value": shown, "weight": round(value, 3), "why": why})
     if scores.time is not None and abs(float(scores.time[actor_index])) >= 0.05:
         first, last = mats.span[actor_index]
