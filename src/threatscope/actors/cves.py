@@ -101,6 +101,19 @@ def _vulnerabilities(conn: sqlite3.Connection) -> dict[str, str]:
     return found
 
 
+def _name(conn: sqlite3.Connection, names: dict[str, str], object_id: str) -> str:
+    """An object's name, or its ATT&CK id for techniques ("T1190 Exploit Public-Facing ...")."""
+    if object_id not in names:
+        row = conn.execute(
+            "SELECT o.name, (SELECT e.external_id FROM external_ids e WHERE e.object_id = o.id"
+            " AND e.source_name = 'mitre-attack') FROM objects o WHERE o.id = ?",
+            (object_id,),
+        ).fetchone()
+        parts = dict.fromkeys(p for p in (row[1], row[0]) if p) if row else {}
+        names[object_id] = " ".join(parts) or object_id
+    return names[object_id]
+
+
 def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
     """Every actor -> CVE link the knowledge base behind `conn` asserts (see the module doc)."""
     holders = _current(conn, _HOLDER_TYPES)
@@ -110,6 +123,7 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
     def add(link: CveLink) -> None:
         links.setdefault((link.holder, link.cve, link.via), link)
 
+    names: dict[str, str] = {}
     for doc, source in conn.execute(
         "SELECT o.json, o.source FROM relationships r JOIN objects o ON o.id = r.id"
         " WHERE o.revoked = 0 AND o.deprecated = 0"
@@ -133,6 +147,13 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
                 }
             )
         )
+        what = " ".join(
+            (
+                _name(conn, names, rel["source_ref"]),
+                rel["relationship_type"],
+                _name(conn, names, rel["target_ref"]),
+            )
+        )
         for cve in named:
             add(
                 CveLink(
@@ -140,8 +161,8 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
                     cve,
                     "relationship",
                     rel["id"],
-                    f"{_origin(source)} relationship {rel['id']}"
-                    + (" description" if cve != target else f" {rel['relationship_type']}"),
+                    f"{_origin(source)} relationship {rel['id']} ({what})"
+                    + (" description" if cve != target else ""),
                     source,
                     citations,
                 )
