@@ -47,6 +47,7 @@ __all__ = [
     "campaign_actors",
     "derive_links",
     "links_by_actor",
+    "origin_name",
     "ransomware_cves",
     "refresh_cve_links",
     "stored_links",
@@ -75,7 +76,8 @@ def _cves(text: Any) -> list[str]:
     return list(dict.fromkeys(m.upper() for m in CVE.findall(text)))
 
 
-def _origin(source: str) -> str:
+def origin_name(source: str) -> str:
+    """How a person knows an importer: "ATT&CK", "MISP galaxy", "EuRepoC", else its name."""
     return _ORIGIN.get(source, source)
 
 
@@ -161,7 +163,7 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
                     cve,
                     "relationship",
                     rel["id"],
-                    f"{_origin(source)} relationship {rel['id']} ({what})"
+                    f"{origin_name(source)} relationship {rel['id']} ({what})"
                     + (" description" if cve != target else ""),
                     source,
                     citations,
@@ -175,6 +177,7 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
         obj = orjson.loads(doc)
         description = obj.get("description")
         citations = tuple(sorted(set(_CITATION.findall(description or ""))))
+        label = f"{origin_name(source)} {obj['type']} {obj.get('name') or obj['id']} description"
         for cve in _cves(description):
             add(
                 CveLink(
@@ -182,7 +185,7 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
                     cve,
                     "description",
                     obj["id"],
-                    f"{_origin(source)} {obj['type']} {obj.get('name') or obj['id']} description",
+                    label,
                     source,
                     citations,
                 )
@@ -242,7 +245,7 @@ def _incident_links(conn: sqlite3.Connection, add: Any) -> None:
                         cve,
                         "incident",
                         incident["id"],
-                        f"{_origin(feed)} incident {name}{where}",
+                        f"{origin_name(feed)} incident {name}{where}",
                         source,
                     )
                 )

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from threatscope.actors.cves import CveLink, links_by_actor, ransomware_cves
+from threatscope.actors.cves import CveLink, links_by_actor, origin_name, ransomware_cves
 from threatscope.attribution.infrastructure import value_links
 from threatscope.countries import to_iso2
 from threatscope.taxonomy import sectors
@@ -299,7 +299,7 @@ def _add_cve(
         via = f"campaign {camp['attack_id'] or camp['name']}"
     else:
         via = group_attack_ids.get(link.holder, "KB")
-    origin = "ATT&CK" if link.origin == "attack" else link.origin
+    origin = origin_name(link.origin)
     label = f"{origin} {via}" if via != "KB" else origin
     if link.kind == "description":
         label += " description"
