@@ -1,6 +1,6 @@
 """Choose the attribution model's smoothing and kind weights on tuning data only, refit calibration.
 
-    .venv/bin/python bench/tune_attribution.py --db KB [--grid mu|weight] [--write]
+    .venv/bin/python bench/tune_attribution.py --db KB [--grid mu|weight|cve] [--write]
 
 For each setting the calibration (T, b) is fitted on the attack-reports protocol with
 calibration.FIT_SEEDS, then scored on the same protocol with TUNING_SEEDS (1002-1004). The
@@ -44,17 +44,24 @@ WEIGHT_GRID = [
     )
 ]
 
+# CVEs the held-out sources name are evidence in the attack-reports protocol: smoothing and weight.
+CVE_GRID = [
+    {"mu": {"cve": m}, "weight": {"cve": w}}
+    for m, w in itertools.product((3.0, 10.0), (1.0, 1.4))
+]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--grid", choices=("mu", "weight"), default="weight")
+    parser.add_argument("--grid", choices=("mu", "weight", "cve"), default="weight")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     store = open_store(args.db, create=False)
     profiles = build_profiles(store)
     results = []
-    for setting in MU_GRID if args.grid == "mu" else WEIGHT_GRID:
+    grids = {"mu": MU_GRID, "weight": WEIGHT_GRID, "cve": CVE_GRID}
+    for setting in grids[args.grid]:
         base = Params()
         params = replace(base, **{key: {**getattr(base, key), **v} for key, v in setting.items()})
         engine._MATRICES.clear()

@@ -405,9 +405,13 @@ def actor_show(
     name: Annotated[str, typer.Argument(help="Any name, alias, ATT&CK id or STIX id.")],
     json: JsonOption = False,
 ) -> None:
-    """One resolved actor: aliases with the sources asserting them, nexus, conflicts, members."""
+    """One resolved actor: aliases with the sources asserting them, nexus, conflicts, members,
+    and the CVEs it is linked to with the sources linking them."""
+    from threatscope.actors.cves import actor_cves
+
     with _store() as store:
         doc = find_actor(store, name)
+        doc["cves"] = actor_cves(store.analytics(), doc["id"])
     if json:
         _print_json(doc)
         return
@@ -445,6 +449,15 @@ def actor_show(
             )
     for other in doc.get("other_matches", []):
         out.print(styled("[dim]also matches: {} ({})[/]", other["name"], other["id"]))
+    if doc["cves"]:
+        cves = Table("CVE", "CISA KEV", "linked by", title="Exploited CVEs", title_justify="left")
+        cves.columns[2].overflow = "fold"
+        for row in doc["cves"]:
+            kev = ("KEV" if row["in_kev"] else "—") + (
+                ", ransomware" if row["known_ransomware_use"] else ""
+            )
+            cves.add_row(row["cve"], kev, "\n".join(s["label"] for s in row["sources"]))
+        out.print(cves)
 
 
 @actor_app.command("list")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from threatscope.actors import resolve_actors
+from threatscope.actors.cves import refresh_cve_links
 from threatscope.errors import ConfigError
 from threatscope.landscape.facts import refresh_incident_facts
 from threatscope.sources import get_source
@@ -158,6 +159,9 @@ _FACT_TYPES = frozenset({"incident", "attack-pattern"})
 
 def _refresh_derived(writer: Writer, batches: list[list[dict]]) -> None:
     resolve_actors(writer)
+    # Links read relationships, actors, campaigns, incidents, reports and vulnerabilities: nearly
+    # any import can change them, and rebuilding takes well under a second.
+    refresh_cve_links(writer)
     if any(obj.get("type") in _FACT_TYPES for objects in batches for obj in objects):
         refresh_incident_facts(writer)
 

@@ -216,6 +216,8 @@ def _reasons(
         given = not (weight < 1.0 and kind == "technique")
         if not given:
             why += " (implied by other evidence)"
+        if kind == "cve" and item in mats.profiles.ransomware_cves:
+            why += "; CISA KEV: known ransomware campaign use (not scored)"
         found.append(
             {"kind": kind, "value": shown, "weight": round(value, 3), "why": why, "given": given}
         )

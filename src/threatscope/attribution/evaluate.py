@@ -8,10 +8,11 @@ groups     every ATT&CK group whose actor has >= 10 techniques: a random half of
            profile are therefore disjoint: only near matches (sibling/parent techniques,
            techniques of the actor's remaining software, shared software) can find the group.
 reports    the realistic variant, and what calibration is fitted on: a random half of the
-           *sources* a group's `uses` cite is the new intrusion (its items are the evidence); an
-           item stays in the profile when a kept source also supports it, as it would in life.
-campaigns  every ATT&CK campaign attributed to a group: the campaign's techniques and software
-           are the evidence; out of the profiles go the campaign's own `uses`, its dates, and
+           *sources* a group's `uses` cite is the new intrusion (its techniques, software and the
+           CVEs its relationships name are the evidence); an item stays in the profile when a
+           kept source also supports it, as it would in life.
+campaigns  every ATT&CK campaign attributed to a group: the campaign's techniques, software and
+           CVEs are the evidence; out of the profiles go the campaign's own `uses`, its dates, and
            every group `uses` ATT&CK derived from it. ATT&CK rarely says so in the description
            (one link in 5,466), so a group relationship counts as derived when its description
            names or links the campaign, or when it cites a source any of the campaign's
@@ -72,21 +73,27 @@ def _items(actor: ActorProfile) -> dict[str, set[str]]:
     return {kind: set(actor.items[kind]) for kind in KINDS}
 
 
+_NOT_USES = frozenset({"incidents", "reports"})  # profile labels of items no `Use` carries
+
+
 def items_from(actor: ActorProfile, kept_uses: list[Use]) -> dict[str, set[str]]:
-    """The actor's profile items when only `kept_uses` of its `uses` remain (incidents, and
-    victimology, are not `uses` and stay)."""
+    """The actor's profile items when only `kept_uses` of its `uses` remain (incidents, reports
+    and victimology are not `uses` and stay)."""
     items = _items(actor)
     for kind in ("technique", "software", "cve"):
         from_uses = {u.item for u in kept_uses if u.kind == kind}
-        others = {i for i, src in actor.items[kind].items() if "incidents" in src}
+        others = {i for i, src in actor.items[kind].items() if src & _NOT_USES}
         items[kind] = from_uses | others
     return items
 
 
-def _evidence(techniques: set[str], software: set[str]) -> ResolvedEvidence:
+def _evidence(
+    techniques: set[str], software: set[str], cves: set[str] | None = None
+) -> ResolvedEvidence:
     items: dict[str, dict[str, float]] = {kind: {} for kind in KINDS}
     items["technique"] = dict.fromkeys(sorted(techniques), 1.0)
     items["software"] = dict.fromkeys(sorted(software), 1.0)
+    items["cve"] = dict.fromkeys(sorted(cves or ()), 1.0)
     return ResolvedEvidence(items, None, {})
 
 
@@ -138,7 +145,8 @@ def _report_cases(mats: Matrices, seed: int, open_set: bool) -> Iterator[Case]:
         rng = random.Random(seed * 1_000_003 + zlib.crc32(actor.id.encode()))
         rng.shuffle(sources)
         new = set(sources[: (len(sources) + 1) // 2])
-        held = {"technique": set(), "software": set()}
+        # CVEs the new intrusion's sources name are its evidence too ("exploited CVE-...").
+        held: dict[str, set[str]] = {"technique": set(), "software": set(), "cve": set()}
         kept = {kind: set() for kind in KINDS}
         for use in actor.uses:
             if use.kind not in held:
@@ -149,10 +157,11 @@ def _report_cases(mats: Matrices, seed: int, open_set: bool) -> Iterator[Case]:
                 kept[use.kind].add(use.item)
         if not held["technique"] and not held["software"]:
             continue
-        for kind in ("sector", "country", "cve", "ioc"):
+        for kind in ("sector", "country", "ioc"):
             kept[kind] |= items[kind]
+        kept["cve"] |= {i for i, src in actor.items["cve"].items() if src & _NOT_USES}
         number += 1
-        evidence = _evidence(held["technique"], held["software"])
+        evidence = _evidence(held["technique"], held["software"], held["cve"])
         if open_set and number % OPEN_SET_EVERY == 0:
             empty: dict[str, set[str]] = {kind: set() for kind in KINDS}
             yield Case(f"{actor.name} (absent)", set(), evidence, mats.copy_with(index, empty, []))
@@ -174,6 +183,7 @@ def _campaign_cases(mats: Matrices, mode: str) -> Iterator[Case]:
         own = [u for u in profiles.actors[owners[0]].uses if u.via == campaign_id]
         techniques = {u.item for u in own if u.kind == "technique"}
         software = {u.item for u in own if u.kind == "software"}
+        cves = {u.item for u in own if u.kind == "cve"}
         if not techniques and not software:
             continue
         citations = frozenset().union(*(u.citations for u in own))
@@ -189,7 +199,7 @@ def _campaign_cases(mats: Matrices, mode: str) -> Iterator[Case]:
                 if u.via != campaign_id
                 and not (u.citations & citations)
                 and not any(mark in u.description.casefold() for mark in marks)
-                and not (mode == "strict" and u.item in techniques | software)
+                and not (mode == "strict" and u.item in techniques | software | cves)
             ]
             items = items_from(actor, kept_uses)
             years = list(actor.years)
@@ -198,7 +208,7 @@ def _campaign_cases(mats: Matrices, mode: str) -> Iterator[Case]:
                     years.remove(year)
             case_mats = case_mats.copy_with(owner, items, years)
         name = f"{campaign['attack_id'] or ''} {campaign['name']}".strip()
-        yield Case(name, set(owners), _evidence(techniques, software), case_mats)
+        yield Case(name, set(owners), _evidence(techniques, software, cves), case_mats)
 
 
 def iter_cases(

@@ -2,8 +2,9 @@
 
 Everything is read from the knowledge base and keyed by *resolved* actor (actors/actor_members),
 so an ATT&CK group and its MISP twin are one candidate: ATT&CK brings techniques and software,
-MISP brings victimology, incidents bring victims, CVEs and dates. Campaigns count for the actors
-they are attributed to. Built once per knowledge-base state and cached in memory.
+MISP brings victimology, incidents bring victims and dates, and CVEs come from every source that
+links an actor to one (actors/cves.py). Campaigns count for the actors they are attributed to.
+Built once per knowledge-base state and cached in memory.
 
 Every `uses` item keeps the relationship it came from (`Use`), so the evaluation can take out
 exactly what one campaign or one held-out half contributed.
@@ -12,7 +13,6 @@ exactly what one campaign or one held-out half contributed.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from threatscope.actors.cves import CveLink, links_by_actor, origin_name, ransomware_cves
 from threatscope.attribution.infrastructure import value_links
 from threatscope.countries import to_iso2
 from threatscope.taxonomy import sectors
@@ -29,7 +30,6 @@ __all__ = ["KINDS", "ActorProfile", "Profiles", "Use", "build_profiles", "clear_
 
 KINDS = ("technique", "software", "cve", "ioc", "sector", "country")
 _ACTOR_TYPES = ("intrusion-set", "threat-actor")
-_CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 _EPOCH = date(1970, 1, 1)
 
 
@@ -72,6 +72,8 @@ class Profiles:
     campaigns: dict[str, dict[str, Any]]  # campaign STIX id -> {name, attack_id, actors, ...}
     group_attack_ids: dict[str, str]  # intrusion-set STIX id -> G-number
     member_actor: dict[str, str]  # member object id -> actor id
+    # CVEs CISA KEV marks as used by ransomware campaigns: shown beside the evidence, not scored.
+    ransomware_cves: set[str] = field(default_factory=set)
     build_seconds: float = 0.0
 
     def actor_index(self) -> dict[str, int]:
@@ -212,7 +214,6 @@ def _build(conn: Any) -> Profiles:
         elif rel_type == "uses" and target in technique_ids and source in software_names:
             software_techniques[source].add(technique_ids[target])
 
-    vulnerabilities = _vulnerability_names(conn)
     for rel in actor_uses:
         source, target = rel["source_ref"], rel["target_ref"]
         if source in campaigns:
@@ -228,8 +229,6 @@ def _build(conn: Any) -> Profiles:
             kind, item = "technique", technique_ids[target]
         elif target in software_names:
             kind, item = "software", target
-        elif target in vulnerabilities:
-            kind, item = "cve", vulnerabilities[target]
         else:
             continue
         use = Use(
@@ -251,6 +250,10 @@ def _build(conn: Any) -> Profiles:
 
     _actor_objects(conn, member_actor, by_id)
     _incidents(conn, member_actor, by_id)
+    relationships = {rel["id"]: rel for rel in actor_uses}
+    for actor, links in links_by_actor(conn, member_actor).items():
+        for link in links:
+            _add_cve(by_id[actor], link, relationships, group_attack_ids, campaigns)
     links = value_links(
         conn,
         member_actor,
@@ -273,19 +276,45 @@ def _build(conn: Any) -> Profiles:
         campaigns=campaigns,
         group_attack_ids=group_attack_ids,
         member_actor=member_actor,
+        ransomware_cves=ransomware_cves(conn),
         build_seconds=time.perf_counter() - started,
     )
 
 
-def _vulnerability_names(conn: Any) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for object_id, name in conn.execute(
-        "SELECT id, name FROM objects WHERE type = 'vulnerability' AND revoked = 0"
-    ):
-        match = _CVE.search(name or "")
-        if match:
-            found[object_id] = match.group(0).upper()
-    return found
+def _add_cve(
+    profile: ActorProfile,
+    link: CveLink,
+    relationships: dict[str, dict[str, Any]],
+    group_attack_ids: dict[str, str],
+    campaigns: dict[str, dict[str, Any]],
+) -> None:
+    """One actor -> CVE link into the profile. What a relationship or an actor's or campaign's
+    own description asserts is a `Use` (with its citations), so leave-out evaluation takes it
+    out with the rest of its source; incidents and reports are not `uses` and always stay."""
+    if link.kind in ("incident", "report"):
+        profile.items["cve"][link.cve].add(f"{link.kind}s")
+        return
+    if link.holder in campaigns:
+        camp = campaigns[link.holder]
+        via = f"campaign {camp['attack_id'] or camp['name']}"
+    else:
+        via = group_attack_ids.get(link.holder, "KB")
+    origin = origin_name(link.origin)
+    label = f"{origin} {via}" if via != "KB" else origin
+    if link.kind == "description":
+        label += " description"
+    rel = relationships.get(link.via, {})
+    profile.uses.append(
+        Use(
+            "cve",
+            link.cve,
+            link.via,
+            link.holder,
+            frozenset(link.citations),
+            str(rel.get("description") or ""),
+        )
+    )
+    profile.items["cve"][link.cve].add(label)
 
 
 def _actor_objects(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorProfile]) -> None:
@@ -321,7 +350,8 @@ def _actor_objects(conn: Any, member_actor: dict[str, str], by_id: dict[str, Act
 
 
 def _incidents(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorProfile]) -> None:
-    """Incident facts with a named initiator teach victim sectors, countries, CVEs and dates."""
+    """Incident facts with a named initiator teach victim sectors, countries and dates (their
+    CVEs come with every other actor -> CVE link, from actors/cves.py)."""
     facts: dict[int, set[str]] = defaultdict(set)
     days: dict[int, int | None] = {}
     for fact, day, actor_ref in conn.execute(
@@ -342,11 +372,6 @@ def _incidents(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorPr
                 by_id[actor].items["country"][country].add("incidents")
             if sector:
                 by_id[actor].items["sector"][sector].add("incidents")
-    for fact, value in conn.execute(
-        f"SELECT fact, value FROM incident_labels WHERE kind = 'cve' AND fact IN ({wanted})"
-    ):
-        for actor in facts[fact]:
-            by_id[actor].items["cve"][value.upper()].add("incidents")
     for fact, day in days.items():
         if day is not None:
             when = _EPOCH.toordinal() + day

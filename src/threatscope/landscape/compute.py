@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from threatscope.actors.cves import links_by_actor
 from threatscope.countries import country_name
 from threatscope.landscape.checks import data_warnings
 from threatscope.landscape.dates import latest_valid_day, source_dates
@@ -374,7 +375,30 @@ def _cves(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
             or None
         )
         row["known_ransomware_use"] = kev.get("x_kev_known_ransomware_campaign_use")
+    _known_exploiters(conn, figures["overall"])
     return figures
+
+
+def _known_exploiters(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """`known_actors` of each CVE row: the actors the knowledge base links to it, in any incident
+    or none (ATT&CK, MISP, incidents, reports; actors/cves.py), most-cited first."""
+    if not rows:
+        return
+    sources: dict[str, dict[str, int]] = defaultdict(dict)
+    for actor, links in links_by_actor(conn).items():
+        for link in links:
+            sources[link.cve][actor] = sources[link.cve].get(actor, 0) + 1
+    actors = {
+        actor_id: (name, nexus)
+        for actor_id, name, nexus in conn.execute("SELECT id, name, nexus FROM actors")
+    }
+    for row in rows:
+        held = sources.get(row["cve"], {})
+        row["known_actors"] = [
+            {"id": a, "name": actors[a][0], "nexus": actors[a][1], "sources": n}
+            for a, n in sorted(held.items(), key=lambda kv: (-kv[1], actors[kv[0]][0]))
+            if a in actors
+        ]
 
 
 def _coverage(conn: sqlite3.Connection, window: Window, total: int) -> dict[str, Any]:

@@ -248,9 +248,17 @@ def _cves(result: dict[str, Any]) -> list[dict[str, Any]]:
             "kev_date_added": row.get("kev_date_added") or "–",
             "product": row.get("kev_product") or "–",
             "ransomware": row.get("known_ransomware_use") or "–",
+            "actors": _exploiters(row.get("known_actors") or ()),
         }
         for row in result["exploited_cves"]["overall"][:_TOP]
     ]
+
+
+def _exploiters(actors: Any, shown: int = 3) -> str:
+    """"APT41 (CN), APT29 (RU) +2": the actors the knowledge base links to a CVE."""
+    names = [f"{a['name']} ({a['nexus']})" if a.get("nexus") else a["name"] for a in actors]
+    more = f" +{len(names) - shown}" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more or "–"
 
 
 def _coverage(result: dict[str, Any]) -> list[dict[str, str]]:

@@ -140,6 +140,14 @@ class Writer(Protocol):
 
     def replace_incident_facts(self, facts: Iterable[IncidentFacts]) -> int: ...
 
+    def analytics(self) -> Any:
+        """A read view of this transaction, for tables derived from objects."""
+        ...
+
+    def replace_actor_cves(self, rows: Iterable[Sequence[str]]) -> int:
+        """Replace the derived actor -> CVE links (see actors/cves.py)."""
+        ...
+
 
 class Store(Protocol):
     """A knowledge base. Reads may happen at any time; writes happen inside `write()`."""

@@ -39,6 +39,16 @@ _BUSY_TIMEOUT_MS = 600_000
 _CHUNK = 500
 _WRITE_CHUNK = 5_000
 _ACTOR_TYPES = ("intrusion-set", "threat-actor")
+# Derived actor -> CVE links (actors/cves.py), rebuilt after every import that changes objects.
+# Not in schema.sql: created when first filled, and read by deriving the links in memory while a
+# knowledge base has no such table yet, so no schema version needs it.
+ACTOR_CVES_DDL = (
+    "CREATE TABLE IF NOT EXISTS actor_cves ("
+    " holder TEXT NOT NULL, cve TEXT NOT NULL, kind TEXT NOT NULL, via TEXT NOT NULL,"
+    " label TEXT NOT NULL, origin TEXT NOT NULL, citations TEXT NOT NULL,"
+    " PRIMARY KEY (holder, cve, via))",
+    "CREATE INDEX IF NOT EXISTS actor_cves_by_cve ON actor_cves(cve)",
+)
 _FACT_TABLES = (
     "incident_facts",
     "incident_initiators",
@@ -573,6 +583,21 @@ class SQLiteWriter:
         conn.executemany("INSERT INTO incident_initiators VALUES (?, ?, ?, ?, ?)", initiators)
         conn.executemany("INSERT INTO incident_victims VALUES (?, ?, ?, ?)", victims)
         conn.executemany("INSERT INTO incident_labels VALUES (?, ?, ?)", labels)
+        return len(batch)
+
+    def analytics(self) -> sqlite3.Connection:
+        """This transaction's connection, for deriving tables from objects; callers only read."""
+        return self._conn
+
+    def replace_actor_cves(self, rows: Iterable[Sequence[str]]) -> int:
+        """Replace the derived actor -> CVE links (holder, cve, kind, via, label, origin,
+        citations as a JSON list)."""
+        conn = self._conn
+        for statement in ACTOR_CVES_DDL:
+            conn.execute(statement)
+        conn.execute("DELETE FROM actor_cves")
+        batch = list(rows)
+        conn.executemany("INSERT OR IGNORE INTO actor_cves VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
         return len(batch)
 
     def replace_actors(self, actors: Iterable[ActorRow]) -> None:
