@@ -14,8 +14,11 @@ from threatscope.attribution.named import NAMED_LLR, named_actors
 from threatscope.attribution.victims import victim_countries
 from threatscope.cli import app
 
+# No CVE in the text: since actors hold CVEs (item 14), the two Ivanti CVEs point at UNC5337,
+# whose MISP description names both, and that evidence may outweigh a report's word by design
+# (attribution/named.py); this text tests the named-actor rule on its own.
 INTRUSION = """Ivanti Connect Secure appliances of government agencies in the United States were
-compromised through CVE-2023-46805 and CVE-2024-21887. {sentence}
+compromised through a zero-day vulnerability. {sentence}
 """
 
 

@@ -91,10 +91,12 @@ def print_landscape(console: Console, result: dict[str, Any]) -> None:
     exploited = [r for r in result["exploited_cves"]["overall"][:8] if r.get("known_actors")]
     if exploited:
         console.print(
-            "[bold]Known exploiters:[/] "
-            + "; ".join(
-                f"{r['cve']} {', '.join(a['name'] for a in r['known_actors'][:3])}"
-                for r in exploited
+            styled(
+                "[bold]Known exploiters:[/] {}",
+                "; ".join(
+                    f"{r['cve']} {', '.join(a['name'] for a in r['known_actors'][:3])}"
+                    for r in exploited
+                ),
             ),
             highlight=False,
         )
