@@ -1,0 +1,43 @@
+"""The README's figures are the ones a user gets by following it (issue 10): every command of
+its tour runs, in order, from a fresh folder with empty user directories, and every output line
+the README shows (but elisions, `…`) is printed by that command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import shared_file
+from readme_tour import ROOT, missing_lines, run_tour, steps
+
+
+def test_the_tour_is_read_from_the_readme() -> None:
+    found = steps((ROOT / "README.md").read_text(encoding="utf-8"))
+    commands = [step.command for step in found]
+    assert "threatscope --db kb.db stats --json" in commands
+    assert any(c.startswith("threatscope --db kb.db extract examples/") for c in commands)
+    assert len(commands) >= 15
+
+
+@pytest.mark.slow
+def test_every_readme_command_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    for relative in (
+        "attack/enterprise-attack-18.1.json",
+        "kev/known_exploited_vulnerabilities.json",
+        "incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv",
+    ):
+        shared_file(relative)
+    data = shared_file("attack").parent
+    problems = []
+    for ran in run_tour(tmp_path / "tour", data):
+        if "Traceback" in ran.output:
+            problems.append(f"$ {ran.step.command}: traceback\n{ran.output}")
+        missing = missing_lines(ran.step.shown, ran.output)
+        if missing:
+            shown = "\n".join(f"    {line}" for line in missing)
+            problems.append(
+                f"$ {ran.step.command} (exit {ran.returncode}) does not print:\n{shown}\n"
+                f"  it printed:\n{ran.output}"
+            )
+    assert problems == [], "\n\n".join(problems)
