@@ -6,6 +6,7 @@ import csv
 import functools
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -226,7 +227,8 @@ def test_sync_from_the_mirror_imports_every_feed(
 def mirror_without_kev(
     tmp_path: Path, enterprise_path: Path, ics_path: Path, misp_path: Path
 ) -> Path:
-    """A mirror laid out like the shared data (symlinks into it) whose KEV file is missing."""
+    """A mirror laid out like the shared data (copies: a symlink leading out of the mirror is
+    refused) whose KEV file is missing."""
     mirror = tmp_path / "mirror"
     for relative, target in (
         ("attack/enterprise-attack-18.1.json", enterprise_path),
@@ -234,7 +236,7 @@ def mirror_without_kev(
         ("misp-galaxy/threat-actor.json", misp_path),
     ):
         (mirror / relative).parent.mkdir(parents=True, exist_ok=True)
-        (mirror / relative).symlink_to(target)
+        shutil.copyfile(target, mirror / relative)
     (mirror / "kev").mkdir()
     return mirror
 

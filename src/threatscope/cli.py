@@ -47,6 +47,7 @@ from threatscope.report.terminal import (
     print_landscape,
 )
 from threatscope.sources import all_sources
+from threatscope.sources.fetch import DEFAULT_DEADLINE
 from threatscope.sources.table import RejectedRow, write_rejects
 from threatscope.store import Store, open_store, sqlite_path
 from threatscope.taxonomy import STATE_CATEGORIES
@@ -285,6 +286,9 @@ def sync_(
     url: Annotated[
         list[str] | None, typer.Option(help="Override a feed URL: NAME=URL (repeatable).")
     ] = None,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds a whole download may take, not just each read.")
+    ] = DEFAULT_DEADLINE,
     json: JsonOption = False,
 ) -> None:
     """Fetch ATT&CK, the MISP galaxy and CISA KEV from their official URLs (or a mirror) and
@@ -313,7 +317,9 @@ def sync_(
 
     cache = Path(platformdirs.user_cache_dir("threatscope")) / "sync"
     with _errors(), progress:
-        loaded = fetch_feeds(cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch)
+        loaded = fetch_feeds(
+            cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch, deadline=deadline
+        )
     with _store(create=True) as store:
         reports = store_feeds(store, loaded)
     if json:

@@ -4,7 +4,9 @@ files so that no reader ever sees half of one and no planted file or symlink is 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +16,101 @@ import orjson
 
 from threatscope.errors import ConfigError, InputError
 
-__all__ = ["atomic_output", "read_input", "read_json", "write_atomically"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MiB",
+    "atomic_output",
+    "byte_size",
+    "read_input",
+    "read_json",
+    "write_atomically",
+]
+
+MiB = 1 << 20
+# Generous: the largest input we know, ATT&CK Enterprise, is 33 MB; a limit only has to stop
+# a file (or a device, or a file growing under us) from taking all the memory there is.
+DEFAULT_MAX_BYTES = 512 * MiB
+_CHUNK = 16 * MiB
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
-def read_input(path: Path, expected: str) -> bytes:
-    """The bytes of `path`; `expected` says what it should be, for the error message."""
+def read_input(path: Path, expected: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of `path`, a regular file of at most `max_bytes`; `expected` says what it
+    should be, for the error message.
+
+    This is the one place that decides what may be read: a FIFO, a device (`/dev/zero`) or a
+    socket is refused before a byte is read, and the read itself stops one byte past the
+    limit, so a file that grows while we read it (or a /proc file whose size says 0) is
+    bounded too.
+    """
+    name = str(path)
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever; it changes
+        # nothing for the regular files we go on to read.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise InputError(str(path), "no such file") from None
+        raise InputError(name, "no such file") from None
     except IsADirectoryError:
-        raise InputError(str(path), f"is a directory, expected {expected}") from None
+        raise InputError(name, f"is a directory, expected {expected}") from None
     except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
-
-
-def read_json(path: Path, expected: str) -> Any:
+        if exc.errno == errno.ENXIO:  # a Unix socket, or a device with no driver behind it
+            raise InputError(name, _not_regular(os.stat(path).st_mode, expected)) from None
+        raise InputError(name, f"cannot read: {exc.strerror}") from None
     try:
-        return orjson.loads(read_input(path, expected))
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(name, f"is a directory, expected {expected}")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(name, _not_regular(info.st_mode, expected))
+        if info.st_size > max_bytes:
+            too_big = f"over the {byte_size(max_bytes)} limit for {expected}"
+            raise InputError(name, f"is {byte_size(info.st_size)}, {too_big}")
+        data = _read_at_most(fd, max_bytes, info.st_size)
+    except OSError as exc:
+        raise InputError(name, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if data is None:
+        raise InputError(name, f"holds more than {byte_size(max_bytes)}, the limit for {expected}")
+    return data
+
+
+def _read_at_most(fd: int, max_bytes: int, expected_size: int) -> bytes | None:
+    """The rest of `fd`, or None once it passes `max_bytes`. The first read asks for one byte
+    more than the size stat gave, so the usual file is one read and one allocation."""
+    parts: list[bytes] = []
+    size = 0
+    want = min(expected_size, max_bytes) + 1
+    while block := os.read(fd, want):
+        parts.append(block)
+        size += len(block)
+        if size > max_bytes:
+            return None
+        want = min(_CHUNK, max_bytes + 1 - size)
+    return b"".join(parts)
+
+
+def _not_regular(mode: int, expected: str) -> str:
+    kind = next((kind for test, kind in _SPECIAL_KINDS if test(mode)), "a special file")
+    return f"is {kind}, not a regular file; expected {expected}"
+
+
+def byte_size(count: int) -> str:
+    """`count` bytes for a person: 1.5 MiB, 512 MiB, 900 bytes."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
+
+
+def read_json(path: Path, expected: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    try:
+        return orjson.loads(read_input(path, expected, max_bytes))
     except orjson.JSONDecodeError as exc:
         raise InputError(str(path), f"not valid JSON: {exc}") from None
 

@@ -15,7 +15,7 @@ from threatscope.actors.cves import refresh_cve_links
 from threatscope.errors import ConfigError
 from threatscope.landscape.facts import refresh_incident_facts
 from threatscope.sources import get_source
-from threatscope.sources.fetch import FEEDS, ByteProgress, Feed, fetch_feed
+from threatscope.sources.fetch import DEFAULT_DEADLINE, FEEDS, ByteProgress, Feed, fetch_feed
 from threatscope.sources.table import RejectedRow
 from threatscope.store import ImportReport, Store
 from threatscope.store.base import Progress, Writer
@@ -112,6 +112,7 @@ def incident_summary(objects: list[dict]) -> dict | None:
 
 
 LoadedFeed = tuple[Feed, Path, list[dict]]
+_LONGEST_DEADLINE = 7 * 24 * 3600.0
 
 
 def fetch_feeds(
@@ -120,8 +121,10 @@ def fetch_feeds(
     urls: dict[str, str] | None = None,
     only: list[str] | None = None,
     on_fetch: Callable[[Feed], ByteProgress | None] | None = None,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> list[LoadedFeed]:
-    """Fetch and parse every selected public feed; touches no database."""
+    """Fetch and parse every selected public feed, each download within `deadline` seconds;
+    touches no database."""
     names = {f.name for f in FEEDS} | {f.source for f in FEEDS}
     unknown = set(only or ()) - names
     if unknown:
@@ -131,12 +134,20 @@ def fetch_feeds(
         raise ConfigError(
             f"--url for unknown feed(s): {', '.join(sorted(bad_urls))}; known: {_feed_names()}"
         )
+    empty = sorted(name for name, url in (urls or {}).items() if not url.strip())
+    if empty:  # not "use the official URL": the user meant another one and did not say it
+        raise ConfigError(f"--url {empty[0]}= gives no URL")
+    if not 0 < deadline <= _LONGEST_DEADLINE:  # also refuses nan and inf
+        raise ConfigError(
+            f"--deadline takes seconds above 0 and up to {_LONGEST_DEADLINE:g}, got {deadline:g}"
+        )
     loaded = []
     for feed in FEEDS:
         if only and feed.name not in only and feed.source not in only:
             continue
         progress = on_fetch(feed) if on_fetch else None
-        path = fetch_feed(feed, cache_dir, mirror, (urls or {}).get(feed.name), progress)
+        url = (urls or {}).get(feed.name)
+        path = fetch_feed(feed, cache_dir, mirror, url, progress, deadline)
         loaded.append((feed, path, load_source(feed.source, path)[1]))
     return loaded
 

@@ -24,7 +24,7 @@ from threatscope.extract.entities import build_gazetteer, find_entities
 from threatscope.extract.iocs import Ioc, extract_iocs, unique_iocs
 from threatscope.extract.patterns import stix_pattern
 from threatscope.extract.techniques import TechniqueModel, extract_techniques
-from threatscope.extract.text import read_text
+from threatscope.extract.text import read_report
 from threatscope.names import normalise_name
 from threatscope.sources.kev import vulnerability_id
 from threatscope.store.sqlite import SQLiteStore
@@ -120,8 +120,8 @@ def extract_file(
     path: Path, store: SQLiteStore | None, model: TechniqueModel | None = None
 ) -> Extraction:
     """`model`: the trained technique classifier; without one only explicit ids are found."""
-    data_hash = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-    text = read_text(path)
+    data, text = read_report(path)
+    data_hash = hashlib.sha256(data).hexdigest()
     iocs = unique_iocs(extract_iocs(text))
     entities = find_entities(build_gazetteer(store), text)
     if model is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from threatscope.errors import InputError
 from threatscope.files import read_input
 
-__all__ = ["SUFFIXES", "read_text"]
+__all__ = ["SUFFIXES", "read_report", "read_text"]
 
 _TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".log", ".csv"})
 _HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
@@ -29,6 +29,11 @@ _BLOCK_TAGS = (
 
 def read_text(path: Path | str) -> str:
     """The text of `path`, chosen by its suffix; any failure is an InputError."""
+    return read_report(path)[1]
+
+
+def read_report(path: Path | str) -> tuple[bytes, str]:
+    """The bytes of `path` and its text: one read, so the bytes hashed are the text shown."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -36,11 +41,11 @@ def read_text(path: Path | str) -> str:
         raise InputError(str(path), f"unsupported file type {suffix or '(none)'!r}: use {known}")
     data = read_input(path, "a report file")
     if suffix in _PDF_SUFFIXES:
-        return _pdf_text(path, data)
+        return data, _pdf_text(path, data)
     text = _decode(path, data)
     if suffix in _HTML_SUFFIXES:
-        return _html_text(text)
-    return text
+        return data, _html_text(text)
+    return data, text
 
 
 def _decode(path: Path, data: bytes) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from threatscope.errors import InputError
-from threatscope.files import read_json
+from threatscope.files import MiB, read_json
 from threatscope.sources.base import Source, producer_identity, register
 from threatscope.stix import normalise_timestamp
 
@@ -40,8 +40,12 @@ def vulnerability_id(cve: str) -> str:
     return f"vulnerability--{uuid.uuid5(_NAMESPACE, cve.upper())}"
 
 
+# The catalogue is 1.3 MB after three years of growth.
+MAX_BYTES = 64 * MiB
+
+
 def load_kev(path: Path) -> list[dict[str, Any]]:
-    doc = read_json(path, "the KEV JSON feed")
+    doc = read_json(path, "the KEV JSON feed", MAX_BYTES)
     return kev_to_stix(doc, str(path))
 
 

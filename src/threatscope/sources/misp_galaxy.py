@@ -21,7 +21,7 @@ from typing import Any
 
 from threatscope.countries import to_iso2
 from threatscope.errors import InputError
-from threatscope.files import read_json
+from threatscope.files import MiB, read_json
 from threatscope.sources.base import Source, producer_identity, register
 
 __all__ = ["MISP_IDENTITY", "galaxy_to_stix", "load_misp_galaxy", "packaged_galaxy_path"]
@@ -38,8 +38,12 @@ def packaged_galaxy_path() -> Path:
     return Path(pymispgalaxies.__file__).parent / "data/misp-galaxy/clusters/threat-actor.json"
 
 
+# The threat-actor cluster is 1.4 MB.
+MAX_BYTES = 64 * MiB
+
+
 def load_misp_galaxy(path: Path) -> list[dict[str, Any]]:
-    doc = read_json(path, "threat-actor.json")
+    doc = read_json(path, "threat-actor.json", MAX_BYTES)
     return galaxy_to_stix(doc, str(path))
 
 

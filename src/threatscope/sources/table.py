@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from threatscope.errors import InputError
-from threatscope.files import read_input
+from threatscope.files import MiB, read_input
 from threatscope.sources.base import Source, register
 from threatscope.sources.incident_fields import initiator, normalise_types, victim
 from threatscope.sources.incidents import IncidentRecord, incident_objects, source_identity
@@ -67,8 +67,12 @@ class RejectedRow:
 _CREDITS = ("citation", "licence")
 
 
+# A mapping is written by hand: a few kilobytes.
+MAPPING_MAX_BYTES = 4 * MiB
+
+
 def load_mapping(path: Path) -> dict[str, Any]:
-    text = read_input(path, "a TOML mapping file")
+    text = read_input(path, "a TOML mapping file", MAPPING_MAX_BYTES)
     try:
         mapping = tomllib.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:

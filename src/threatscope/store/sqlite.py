@@ -7,7 +7,9 @@ never blocked.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -67,7 +69,13 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 def _file_state(path: Path) -> str:
     """'missing', 'empty' (0 bytes), 'sqlite' or 'not-sqlite', read without changing anything."""
     try:
-        with path.open("rb") as handle:
+        # O_NONBLOCK: `--db` naming a FIFO must be refused, not wait for a writer forever.
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise ConfigError(f"{path}: not a regular file, so not a knowledge base file")
             header = handle.read(len(_SQLITE_HEADER))
     except FileNotFoundError:
         return "missing"
