@@ -1,0 +1,71 @@
+"""JSON text from files we were asked to read, parsed exactly or refused.
+
+orjson is fast but turns an integer outside the 64-bit range into a float, silently changing
+it (18446744073709551616 becomes 1.8446744073709552e+19), and refuses a UTF-8 byte order mark
+that Windows tools write and our CSV importers accept. Here a BOM is dropped and a too-wide
+integer is refused, naming where it is: STIX integers are at most 54 bits (STIX 2.1 §2.11),
+so such a value is bad input, not something to round.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+__all__ = ["JSONInputError", "loads"]
+
+_BOM = b"\xef\xbb\xbf"
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what orjson keeps as an int
+# A number token of 19 or more digits (every integer outside the range has that many) right
+# after `:`, `[` or `,`. Digit runs inside strings (x.com status ids in ATT&CK references) are
+# not preceded by these, so the exact slow path below almost never runs on real data.
+_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?[0-9]{19}")
+
+
+class JSONInputError(ValueError):
+    """Not JSON, or JSON holding an integer that cannot be kept exactly."""
+
+
+def loads(data: bytes | str) -> Any:
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise JSONInputError(f"not valid JSON: {error}") from None
+    if _LONG_NUMBER.search(data) is not None:
+        _refuse_wide_integers(data)
+    return value
+
+
+def _refuse_wide_integers(data: bytes) -> None:
+    """Parse again with the standard library, whose integers are exact, and name the first
+    integer orjson could not have kept."""
+    try:
+        exact = json.loads(data)
+    except ValueError:  # Python's limit of 4300 digits for an int
+        raise JSONInputError(
+            "an integer too long to read (thousands of digits) cannot be kept exactly"
+        ) from None
+    except RecursionError:
+        raise JSONInputError("nested too deeply to check its integers") from None
+    stack: list[tuple[str, Any]] = [("", exact)]
+    while stack:  # depth first, in document order
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            items = [(f"{where}.{key}" if where else key, v) for key, v in value.items()]
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(reversed([(f"{where}[{i}]", v) for i, v in enumerate(value)]))
+        elif isinstance(value, int) and not _INT_MIN <= value <= _INT_MAX:
+            digits = str(value)
+            shown = digits if len(digits) <= 40 else f"{digits[:20]}… ({len(digits)} digits)"
+            raise JSONInputError(
+                f"{where or 'the document'}: integer {shown} is wider than 64 bits and"
+                " cannot be kept exactly (STIX integers are at most 54 bits)"
+            )
