@@ -253,11 +253,22 @@ def test_the_widest_integers_orjson_keeps_round_trip_exactly(tmp_path: Path) -> 
     assert isinstance(stored["x_big"], int)
 
 
-@given(st.integers(), st.text(alphabet="0123456789:,[ /", max_size=40))
-@settings(max_examples=400, deadline=None)
-def test_json_integers_are_exact_or_refused(number: int, noise: str) -> None:
+EDGE_INTEGERS = st.one_of(
+    st.integers(),
+    st.integers(min_value=2**63 - 5, max_value=2**64 + 5),
+    st.integers(max_value=-(2**63) + 5, min_value=-(2**63) - 5),
+    st.integers(min_value=2**64),
+)
+
+
+@given(EDGE_INTEGERS, st.text(alphabet="0123456789:,[ /", max_size=40), st.booleans())
+@settings(max_examples=1000, deadline=None)
+def test_json_integers_are_exact_or_refused(number: int, noise: str, compact: bool) -> None:
     """Digits in strings never trip the check; every integer is returned exactly or refused."""
-    document = json.dumps({"n": number, "text": noise, "list": [noise, number]})
+    separators = (",", ":") if compact else (", ", ": ")
+    document = json.dumps(
+        {"n": number, "text": noise, "list": [noise, number]}, separators=separators
+    )
     if -(2**63) <= number <= 2**64 - 1:
         assert loads(document.encode()) == {"n": number, "text": noise, "list": [noise, number]}
     else:
