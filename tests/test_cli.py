@@ -88,6 +88,7 @@ def test_import_json_reports_what_was_read_and_added(
         "updated": 0,
         "unchanged": 0,
         "older": 0,
+        "foreign": 0,
     }
     # Every galaxy value plus the MISP identity object.
     assert misp | {"import_id": None} == {
@@ -99,6 +100,7 @@ def test_import_json_reports_what_was_read_and_added(
         "updated": 0,
         "unchanged": 0,
         "older": 0,
+        "foreign": 0,
     }
     assert misp["import_id"] > attack["import_id"]
 

@@ -403,9 +403,10 @@ def test_provenance_records_which_import_brought_which_version(
 
 
 def test_provenance_names_the_importing_source(store: SQLiteStore, tmp_path: Path) -> None:
-    uid = str(uuid.uuid4())
-    _import(store, tmp_path, [_group(uid, "2020-01-01T00:00:00Z", "One")])
-    newer = _group(uid, "2020-05-01T00:00:00Z", "Two")
+    uid, producer = str(uuid.uuid4()), f"identity--{uuid.uuid4()}"
+    # One producer (created_by_ref) may publish its versions through any importer.
+    _import(store, tmp_path, [_group(uid, "2020-01-01T00:00:00Z", "One", created_by_ref=producer)])
+    newer = _group(uid, "2020-05-01T00:00:00Z", "Two", created_by_ref=producer)
     report = write_objects(store, "misp-galaxy", tmp_path / "g.json", [newer])
     assert report.updated == 1
     with store.write() as writer:
@@ -650,7 +651,8 @@ def test_export_filters_types_and_revoked(store: SQLiteStore, tmp_path: Path) ->
     everything = tmp_path / "all.json"
     assert export_bundle(store, everything, include_revoked=True) == len(objects)
     by_id = {o["id"]: o for o in _read_json(everything)["objects"]}
-    assert by_id == {o["id"]: o for o in objects}
+    # Each object as stored, naming the importer that brought it.
+    assert by_id == {o["id"]: {**o, "x_threatscope_importer": "stix"} for o in objects}
 
     groups = tmp_path / "groups.json"
     assert export_bundle(store, groups, types=["intrusion-set"]) == 1

@@ -172,7 +172,7 @@ def test_sync_from_the_mirror_imports_every_feed(
 
     assert result.exit_code == 0, result.stderr
     reports = [r | {"import_id": None} for r in json.loads(result.stdout)]
-    report = {"import_id": None, "updated": 0, "unchanged": 0, "older": 0}
+    report = {"import_id": None, "updated": 0, "unchanged": 0, "older": 0, "foreign": 0}
     assert reports == [
         report
         | {
@@ -346,6 +346,7 @@ def test_sync_kev_over_http(server: _Server, tmp_path: Path, private_home: Path)
         "updated": 0,
         "unchanged": 0,
         "older": 0,
+        "foreign": 0,
     }
     with SQLiteStore(db) as kb:
         vulnerabilities = {o["name"]: o for o in kb.iter_objects(types=["vulnerability"])}

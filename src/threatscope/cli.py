@@ -96,6 +96,14 @@ out = SafeConsole(soft_wrap=True)
 err = SafeConsole(stderr=True, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+AllowForeignOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-foreign-versions",
+        help="Let a newer version from another producer (created_by_ref, or importer when "
+        "neither names one) replace a stored object instead of refusing the import.",
+    ),
+]
 
 
 class State:
@@ -200,6 +208,7 @@ def import_(
         Path | None,
         typer.Option("--rejects", help="With --on-bad-row skip: write the skipped rows (CSV)."),
     ] = None,
+    allow_foreign_versions: AllowForeignOption = False,
     json: JsonOption = False,
 ) -> None:
     """Import a file or directory through one source, in one transaction."""
@@ -210,7 +219,10 @@ def import_(
     with _store(create=True) as store:
         progress, update = _write_progress(f"Storing {len(objects)} objects")
         with progress:
-            report = write_objects(store, source, resolved, objects, progress=update)
+            report = write_objects(
+                store, source, resolved, objects, progress=update,
+                allow_foreign=allow_foreign_versions,
+            )
     if rejects_file is not None and rejects is not None:
         with _errors():
             _write_rejects(rejects_file, rejects)
@@ -233,6 +245,8 @@ def import_(
             report.unchanged, report.older,
         )
     )
+    if report.foreign:
+        out.print(f"{report.foreign} stored objects replaced by another producer's version")
     if incidents:
         _print_incident_summary(incidents)
     if skipped:
@@ -289,6 +303,7 @@ def sync_(
     deadline: Annotated[
         float, typer.Option(help="Seconds a whole download may take, not just each read.")
     ] = DEFAULT_DEADLINE,
+    allow_foreign_versions: AllowForeignOption = False,
     json: JsonOption = False,
 ) -> None:
     """Fetch ATT&CK, the MISP galaxy and CISA KEV from their official URLs (or a mirror) and
@@ -321,7 +336,7 @@ def sync_(
             cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch, deadline=deadline
         )
     with _store(create=True) as store:
-        reports = store_feeds(store, loaded)
+        reports = store_feeds(store, loaded, allow_foreign_versions)
     if json:
         _print_json([r.as_dict() for r in reports])
         return

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
+from threatscope import json_input
 from threatscope.errors import ConfigError, InputError
 
 __all__ = [
@@ -109,10 +108,12 @@ def byte_size(count: int) -> str:
 
 
 def read_json(path: Path, expected: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """The JSON document in `path`: a UTF-8 BOM is allowed, an integer wider than 64 bits is
+    refused (orjson would round it to a float)."""
     try:
-        return orjson.loads(read_input(path, expected, max_bytes))
-    except orjson.JSONDecodeError as exc:
-        raise InputError(str(path), f"not valid JSON: {exc}") from None
+        return json_input.loads(read_input(path, expected, max_bytes))
+    except json_input.JSONInputError as exc:
+        raise InputError(str(path), str(exc)) from None
 
 
 @contextlib.contextmanager

@@ -67,11 +67,18 @@ def write_objects(
     path: Path,
     objects: list[dict],
     progress: Progress | None = None,
+    allow_foreign: bool = False,
 ) -> ImportReport:
+    """`allow_foreign`: a newer version from another producer than the stored version's
+    replaces it instead of refusing the import (store/versions.py)."""
     with store.write() as writer:
         # Provenance names the absolute file, so it still means something from another directory.
         report = writer.upsert(
-            objects, source=source_name, path=str(path.resolve()), progress=progress
+            objects,
+            source=source_name,
+            path=str(path.resolve()),
+            progress=progress,
+            allow_foreign=allow_foreign,
         )
         if report.added or report.updated:
             _refresh_derived(writer, [objects])
@@ -152,12 +159,21 @@ def fetch_feeds(
     return loaded
 
 
-def store_feeds(store: Store, loaded: list[LoadedFeed]) -> list[ImportReport]:
+def store_feeds(
+    store: Store, loaded: list[LoadedFeed], allow_foreign: bool = False
+) -> list[ImportReport]:
     """Write fetched feeds in one transaction, one import record each."""
     reports = []
     with store.write() as writer:
         for feed, path, objects in loaded:
-            reports.append(writer.upsert(objects, source=feed.source, path=str(path.resolve())))
+            reports.append(
+                writer.upsert(
+                    objects,
+                    source=feed.source,
+                    path=str(path.resolve()),
+                    allow_foreign=allow_foreign,
+                )
+            )
         if any(r.added or r.updated for r in reports):
             _refresh_derived(writer, [objects for _, _, objects in loaded])
     return reports

@@ -10,8 +10,8 @@ Two layouts are recognised from the header:
   ` - ` in `receiver_category` and `receiver_region`. It has no incident id, so a row's key is a
   hash of its content (an unchanged row keeps its id across exports).
 
-`modified` is the latest start date in the file: a newer export replaces older versions of the
-same incident and re-importing a file changes nothing.
+`modified` is the latest start date in the file that is not in the future: a newer export
+replaces older versions of the same incident and re-importing a file changes nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from threatscope.errors import InputError
 from threatscope.files import read_input
 from threatscope.sources.base import Source, register
 from threatscope.sources.incident_fields import initiator, normalise_types, parse_day, victim
-from threatscope.sources.incidents import IncidentRecord, incident_objects
+from threatscope.sources.incidents import IncidentRecord, dataset_version, incident_objects
 
 __all__ = ["eurepoc_to_stix", "load_eurepoc"]
 
@@ -89,17 +89,15 @@ def eurepoc_to_stix(text: str, file: str) -> list[dict[str, Any]]:
 
 
 def _dataset_version(rows: list[dict[str, str]], file: str) -> str:
-    latest: date | None = None
+    days: list[date | None] = []
     for number, row in enumerate(rows, start=1):
         try:
-            day = parse_day(row.get("start_date"))
+            days.append(parse_day(row.get("start_date")))
         except ValueError:
             raise InputError(
                 file, f"start_date {row.get('start_date')!r} is not a date", f"row {number}"
             ) from None
-        if day and (latest is None or day > latest):
-            latest = day
-    return (latest or date(1970, 1, 1)).isoformat() + "T00:00:00.000Z"
+    return dataset_version(days)
 
 
 # -- the official Global Database ------------------------------------------------------------

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 __all__ = [
     "IncidentRecord",
     "Initiator",
     "Victim",
+    "dataset_version",
     "incident_objects",
     "initiator_aliases",
     "source_identity",
@@ -50,6 +52,16 @@ class Victim:
     raw_country: str | None = None
     raw_sectors: list[str] = field(default_factory=list)
     unmapped_sectors: list[str] = field(default_factory=list)
+
+
+def dataset_version(days: Iterable[date | None], today: date | None = None) -> str:
+    """The STIX timestamp that versions every object of an incident file: its latest incident
+    date that is not past `today` (UTC). A date in the future is a typo or a placeholder, which
+    the landscape's `dates` warning reports; as the version it would date every object in the
+    future, which the store refuses."""
+    today = today or datetime.now(UTC).date()
+    latest = max((day for day in days if day is not None and day <= today), default=None)
+    return (latest or date(1970, 1, 1)).isoformat() + "T00:00:00.000Z"
 
 
 @dataclass

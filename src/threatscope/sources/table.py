@@ -23,11 +23,17 @@ from typing import Any
 
 import orjson
 
+from threatscope import json_input
 from threatscope.errors import InputError
 from threatscope.files import MiB, read_input
 from threatscope.sources.base import Source, register
 from threatscope.sources.incident_fields import initiator, normalise_types, victim
-from threatscope.sources.incidents import IncidentRecord, incident_objects, source_identity
+from threatscope.sources.incidents import (
+    IncidentRecord,
+    dataset_version,
+    incident_objects,
+    source_identity,
+)
 from threatscope.taxonomy import SCHEMES
 
 __all__ = ["RejectedRow", "load_mapping", "load_table", "table_to_stix", "write_rejects"]
@@ -204,9 +210,9 @@ def _json_lines(text: str) -> list[_RawRow]:
         if not line.strip():
             continue
         try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            rows.append((number, {}, f"not JSON: {error}", line))
+            row = json_input.loads(line)
+        except json_input.JSONInputError as error:
+            rows.append((number, {}, str(error), line))
             continue
         if not isinstance(row, dict):
             rows.append((number, {}, "expected a JSON object", line))
@@ -296,8 +302,7 @@ def table_to_stix(
             reject(number, str(error), content)
             continue
         parsed.append((number, row, first, content))
-    dated = [first for _, _, first, _ in parsed if first is not None]
-    modified = max(dated, default=date(1970, 1, 1)).isoformat() + "T00:00:00.000Z"
+    modified = dataset_version(first for _, _, first, _ in parsed)
     seen: Counter[str] = Counter()
     objects: list[dict[str, Any]] = []
     for number, row, first, content in parsed:

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from threatscope import json_input
 from threatscope.errors import InputError
 from threatscope.files import read_input
 from threatscope.stix.validate import is_identifier, validate_object
@@ -50,9 +49,9 @@ def parse_bundle(data: bytes | str, file: str = "<input>") -> Bundle:
     Raises InputError naming the first bad object by index and id; nothing is returned partially.
     """
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(file, f"not valid JSON: {exc}") from None
+        doc = json_input.loads(data)
+    except json_input.JSONInputError as exc:
+        raise InputError(file, str(exc)) from None
     if not isinstance(doc, dict):
         raise InputError(file, "expected a STIX bundle (a JSON object)")
     if doc.get("type") != "bundle":

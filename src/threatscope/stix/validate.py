@@ -46,6 +46,8 @@ _IDENTIFIER = re.compile(rf"([a-z0-9][a-z0-9-]*[a-z0-9])--{_UUID}")
 # Common properties we index; a wrong shape here would corrupt the alias and id indexes.
 _STRING_LISTS = ("aliases", "labels")
 # fullmatch, not `$` (which allows a trailing newline); [0-9], not \d (any script's digits).
+# The importer `export stix` names on each object (x_threatscope_importer): a source name.
+_IMPORTER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
 
 
@@ -104,6 +106,11 @@ def validate_object(obj: Any) -> str | None:
                 return f"invalid or missing 'modified': {obj.get('modified')!r}"
             if modified < created:
                 return f"'modified' {obj['modified']} is earlier than 'created' {obj['created']}"
+    importer = obj.get("x_threatscope_importer")
+    if importer is not None and not (
+        isinstance(importer, str) and _IMPORTER_NAME.fullmatch(importer)
+    ):
+        return f"'x_threatscope_importer' must be an importer name such as 'attack': {importer!r}"
     if "revoked" in obj and not isinstance(obj["revoked"], bool):
         return "'revoked' must be true or false"
     refs = obj.get("external_references")

@@ -27,7 +27,9 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What one import did. `older` counts objects skipped because the store had a newer version."""
+    """What one import did. `older` counts objects skipped because the store had a newer version;
+    `foreign` the updates (counted in `updated` too) from another producer than the stored
+    version's, which replace it only when the user allows foreign versions."""
 
     import_id: int
     source: str
@@ -37,6 +39,7 @@ class ImportReport:
     updated: int
     unchanged: int
     older: int
+    foreign: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "older": self.older,
+            "foreign": self.foreign,
         }
 
 
@@ -112,8 +116,11 @@ class Writer(Protocol):
         source: str,
         path: str,
         progress: Progress | None = None,
+        allow_foreign: bool = False,
     ) -> ImportReport:
-        """Store each object unless the store holds the same or a newer version."""
+        """Store each object unless the store holds the same or a newer version. A timestamp in
+        the future, or (without `allow_foreign`) a newer version from another producer than the
+        stored one's, is an InputError and nothing is written (store/versions.py)."""
         ...
 
     def actor_objects(self) -> list[StoredObject]:
@@ -165,6 +172,12 @@ class Store(Protocol):
     def iter_objects(
         self, types: Sequence[str] | None = None, include_revoked: bool = False
     ) -> Iterator[dict[str, Any]]: ...
+
+    def iter_stored(
+        self, types: Sequence[str] | None = None, include_revoked: bool = False
+    ) -> Iterator[StoredObject]:
+        """As iter_objects, with the importer that brought each object's current version."""
+        ...
 
     def stats(self) -> dict[str, Any]: ...
 

@@ -24,7 +24,7 @@ import orjson
 from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name, object_aliases
 from threatscope.stix.validate import normalise_timestamp
-from threatscope.store import migrations
+from threatscope.store import migrations, versions
 from threatscope.store.base import (
     ActorRow,
     ImportReport,
@@ -300,6 +300,12 @@ class SQLiteStore:
     def iter_objects(
         self, types: Sequence[str] | None = None, include_revoked: bool = False
     ) -> Iterator[dict[str, Any]]:
+        for stored in self.iter_stored(types, include_revoked):
+            yield stored.data
+
+    def iter_stored(
+        self, types: Sequence[str] | None = None, include_revoked: bool = False
+    ) -> Iterator[StoredObject]:
         clauses, params = [], []
         if types:
             clauses.append(f"type IN ({','.join('?' * len(types))})")
@@ -307,8 +313,10 @@ class SQLiteStore:
         if not include_revoked:
             clauses.append("revoked = 0")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        for (doc,) in self._conn.execute(f"SELECT json FROM objects {where} ORDER BY id", params):
-            yield orjson.loads(doc)
+        for doc, source in self._conn.execute(
+            f"SELECT json, source FROM objects {where} ORDER BY id", params
+        ):
+            yield StoredObject(orjson.loads(doc), source)
 
     def stats(self) -> dict[str, Any]:
         rows = self._conn.execute(
@@ -399,12 +407,12 @@ class SQLiteWriter:
         source: str,
         path: str,
         progress: Progress | None = None,
+        allow_foreign: bool = False,
     ) -> ImportReport:
+        """See store/versions.py for which versions may replace a stored one; a refused one
+        raises InputError before anything is written."""
         conn = self._conn
-        import_id = conn.execute(
-            "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, _now())
-        ).lastrowid
-        assert import_id is not None
+        versions.refuse_future(objects, path, datetime.now(UTC))
         newest: dict[str, tuple[str, dict[str, Any]]] = {}
         for obj in objects:
             modified = normalise_timestamp(obj.get("modified") or obj.get("created")) or ""
@@ -430,6 +438,13 @@ class SQLiteWriter:
                     older += 1
                 continue
             changed.append((modified, obj))
+        foreign = self._foreign_versions(
+            [newest[object_id][1] for (object_id,) in replaced], source, path, allow_foreign
+        )
+        import_id = conn.execute(
+            "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, _now())
+        ).lastrowid
+        assert import_id is not None
         for table, key in (
             ("relationships", "id"),
             ("external_ids", "object_id"),
@@ -447,7 +462,44 @@ class SQLiteWriter:
             " older = ? WHERE id = ?",
             (_now(), len(objects), added, updated, unchanged, older, import_id),
         )
-        return ImportReport(import_id, source, path, len(objects), added, updated, unchanged, older)
+        return ImportReport(
+            import_id, source, path, len(objects), added, updated, unchanged, older, foreign
+        )
+
+    def _foreign_versions(
+        self, updates: list[dict[str, Any]], source: str, path: str, allow: bool
+    ) -> int:
+        """How many of `updates` (newer versions of stored objects) come from another producer
+        than the stored version; without `allow`, the first of them is refused."""
+        foreign = 0
+        for start in range(0, len(updates), _CHUNK):
+            chunk = updates[start : start + _CHUNK]
+            rows = self._conn.execute(
+                "SELECT id, json_extract(json, '$.created_by_ref'), source FROM objects"
+                f" WHERE id IN ({','.join('?' * len(chunk))})",
+                [obj["id"] for obj in chunk],
+            ).fetchall()
+            producers = {i: versions.Producer.of(ref, importer) for i, ref, importer in rows}
+            for obj in chunk:
+                new = versions.Producer.of(
+                    obj.get("created_by_ref"), versions.importer_of(obj, source)
+                )
+                held = producers[obj["id"]]
+                if new.same_as(held):
+                    continue
+                if not allow:
+                    refs = [p.created_by_ref for p in (new, held) if p.created_by_ref]
+                    raise versions.foreign_version(obj, new, held, path, self._names(refs))
+                foreign += 1
+        return foreign
+
+    def _names(self, ids: list[str]) -> dict[str, str]:
+        """Stored names of the identities `ids`, to say who a producer is."""
+        marks = ",".join("?" * len(ids))
+        rows = self._conn.execute(
+            f"SELECT id, name FROM objects WHERE id IN ({marks}) AND name IS NOT NULL", ids
+        ).fetchall()
+        return dict(rows)
 
     def _stored_versions(self, ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -474,6 +526,9 @@ class SQLiteWriter:
         )
         for modified, obj in changed:
             object_id = obj["id"]
+            importer = versions.importer_of(obj, source)
+            if versions.IMPORTER_PROPERTY in obj:  # said by the object, stored as a column
+                obj = {k: v for k, v in obj.items() if k != versions.IMPORTER_PROPERTY}
             name = obj.get("name")
             object_rows.append(
                 (
@@ -484,7 +539,7 @@ class SQLiteWriter:
                     modified,
                     1 if obj.get("revoked") is True else 0,
                     1 if obj.get("x_mitre_deprecated") is True else 0,
-                    source,
+                    importer,
                     import_id,
                     _dumps(obj),
                 )
@@ -501,7 +556,7 @@ class SQLiteWriter:
                     )
             if obj["type"] != "relationship":
                 for alias in object_aliases(obj):
-                    alias_rows.append((object_id, alias, normalise_name(alias), source))
+                    alias_rows.append((object_id, alias, normalise_name(alias), importer))
         conn.executemany(
             "INSERT INTO objects (id, type, name, created, modified, revoked, deprecated, source,"
             " import_id, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
