@@ -45,6 +45,7 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 _CODE = re.compile(r"<code>|</code>")
 _URL_ID = re.compile(r"/techniques/(T\d{4})(?:/(\d{3}))?", re.IGNORECASE)
 _NEGATIVE_TYPES = ("intrusion-set", "malware", "tool", "campaign")
+_ATTACK_SOURCES = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +135,20 @@ def attack_examples(store: Any, catalog: TechniqueCatalog) -> list[Example]:
             examples.append(Example(obj.get("name") or label, label, obj["id"], "attack-name"))
             for sentence in _sentences(clean_attack_text(obj.get("description") or "")):
                 examples.append(Example(sentence, label, obj["id"], "attack-description"))
-        else:
+        elif _from_attack(obj):
+            # Only ATT&CK's own groups and software: other sources' actor descriptions (MISP's
+            # "uses spearphishing and PowerShell") would teach that technique prose is no
+            # technique, so the model would depend on what else the knowledge base holds.
             for sentence in _sentences(clean_attack_text(obj.get("description") or "")):
                 examples.append(Example(sentence, NONE_LABEL, obj["id"], "attack-negative"))
     return examples
+
+
+def _from_attack(obj: dict[str, Any]) -> bool:
+    return any(
+        isinstance(ref, dict) and ref.get("source_name") in _ATTACK_SOURCES
+        for ref in obj.get("external_references") or ()
+    )
 
 
 def tram2_examples(data_dir: Path, catalog: TechniqueCatalog) -> list[Example]:
