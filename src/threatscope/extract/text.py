@@ -27,21 +27,6 @@ _BLOCK_TAGS = (
     "h1,h2,h3,h4,h5,h6,header,hr,li,main,nav,ol,p,pre,section,table,tr,td,th,ul,title"
 )
 
-# HTML's tree construction walks the stack of open elements for many start tags (is there a
-# <p> in button scope?), so a document of n unclosed <div> costs n^2: 200,000 took 184 s in
-# Lexbor (issue 11). Browsers stop nesting at a depth (Chrome at 512); so do we, deeper tags
-# being dropped before parsing. Real reports nest a few dozen deep and pass through unchanged.
-_MAX_DEPTH = 256
-# A tag as the nesting count sees it. `[^<>]*` rather than `[^>]*`: an unclosed "<a" must not
-# send each of many such openings to the end of the document.
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)[^<>]*>")
-_VOID_TAGS = frozenset({
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
-    "source", "track", "wbr",
-})  # fmt: skip
-_BLOCK_NAMES = frozenset(_BLOCK_TAGS.split(","))
-
-
 def read_text(path: Path | str) -> str:
     """The text of `path`, chosen by its suffix; any failure is an InputError."""
     path = Path(path)
@@ -72,6 +57,21 @@ def _decode(path: Path, data: bytes) -> str:
     except UnicodeDecodeError:
         # Reports saved by older Windows tools; cp1252 leaves five byte values undefined.
         return data.decode("cp1252", errors="replace")
+
+
+# HTML's tree construction walks the stack of open elements for many start tags (is there a
+# <p> in button scope?), so a document of n unclosed <div> costs n^2: 200,000 took 184 s in
+# Lexbor (issue 11). Browsers stop nesting at a depth (Chrome at 512); so do we, deeper tags
+# being dropped before parsing. Real reports nest a few dozen deep and pass through unchanged.
+_MAX_DEPTH = 256
+# A tag as the nesting count sees it. `[^<>]*` rather than `[^>]*`: an unclosed "<a" must not
+# send each of many such openings to the end of the document.
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)[^<>]*>")
+_VOID_TAGS = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+})  # fmt: skip
+_BLOCK_NAMES = frozenset(_BLOCK_TAGS.split(","))
 
 
 def _bounded_nesting(html: str) -> str:
