@@ -44,7 +44,7 @@ _MIN_NORM = 3
 # stops): every mention carries its sentence, and thousands of them each carrying a megabyte
 # would make output quadratic in the input.
 _MAX_SENTENCE = 4000
-_CONTEXT = _MAX_SENTENCE // 2
+_CONTEXT = 500
 _SOFTWARE_CUES = {
     "ransomware", "malware", "rat", "backdoor", "loader", "stealer", "trojan", "botnet",
     "wiper", "implant", "dropper", "downloader", "infostealer", "family", "variant",
