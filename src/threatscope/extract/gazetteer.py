@@ -27,6 +27,7 @@ stands in a list with software found on its own ("Mimikatz and Cobalt Strike").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -39,6 +40,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
 _CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _MAX_TOKENS = 6
 _MIN_NORM = 3
+# Context kept around a mention whose "sentence" is longer (a table or a dump without full
+# stops): every mention carries its sentence, and thousands of them each carrying a megabyte
+# would make output quadratic in the input.
+_MAX_SENTENCE = 4000
+_CONTEXT = 500
 _SOFTWARE_CUES = {
     "ransomware", "malware", "rat", "backdoor", "loader", "stealer", "trojan", "botnet",
     "wiper", "implant", "dropper", "downloader", "infostealer", "family", "variant",
@@ -121,7 +127,7 @@ class Gazetteer:
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         words = [text[s:e].casefold() for s, e in tokens]
         lower_words = _prose_lower_words(text, tokens)
-        bounds = list(sentences(text))
+        bounds = _Sentences(text)
         mentions: list[Mention] = []
         # Software named by an ordinary word, waiting for a list neighbour to vouch for it.
         pending: list[tuple[int, int, list[Entry]]] = []
@@ -153,7 +159,7 @@ class Gazetteer:
                         pending.append((i, size, ordinary))
                 if not plausible:
                     continue
-                sentence = _sentence_of(bounds, start, text)
+                sentence = bounds.around(start, end)
                 mentions.extend(
                     Mention(e.kind, e.key, e.name, surface, start, end, sentence)
                     for e in plausible
@@ -248,39 +254,90 @@ def _software_context(words: list[str], i: int, size: int) -> bool:
 def _vouched(
     text: str,
     tokens: list[tuple[int, int]],
-    bounds: list[tuple[int, int]],
+    bounds: _Sentences,
     mentions: list[Mention],
     pending: list[tuple[int, int, list[Entry]]],
 ) -> list[Mention]:
     """`mentions` plus the pending names that stand in one list with software, repeatedly, so
-    that one known name vouches for a whole list ("Plink, Certutil and Mimikatz")."""
-    software = {(m.start, m.end) for m in mentions if m.kind in ("malware", "tool")}
-    added = True
-    while added and pending:
-        added = False
-        for item in list(pending):
-            i, size, entries = item
+    that one known name vouches for a whole list ("Plink, Certutil and Mimikatz").
+
+    A list gap holds at most three tokens ("as well as"), so only software within four tokens
+    can vouch: each name vouched for is a worklist item whose neighbours are looked at once,
+    rather than every pending name against every software name until nothing changes.
+    """
+    token_at_start = {start: i for i, (start, _) in enumerate(tokens)}
+    token_at_end = {end: i for i, (_, end) in enumerate(tokens)}
+    waiting = {i: (size, entries) for i, size, entries in pending}
+    # Software as token ranges [first, last]; a pending name is one token (size 1), but sizes
+    # are kept general.
+    work = [
+        (token_at_start[m.start], token_at_end[m.end])
+        for m in mentions
+        if m.kind in ("malware", "tool")
+    ]
+    while work and waiting:
+        first, last = work.pop()
+        for i in _list_neighbours(text, tokens, first, last, waiting):
+            size, entries = waiting.pop(i)
             start, end = tokens[i][0], tokens[i + size - 1][1]
-            if not any(_in_list(text, start, end, other) for other in software):
-                continue
-            sentence = _sentence_of(bounds, start, text)
+            sentence = bounds.around(start, end)
             surface = text[start:end]
             mentions.extend(
                 Mention(e.kind, e.key, e.name, surface, start, end, sentence) for e in entries
             )
-            software.add((start, end))
-            pending.remove(item)
-            added = True
+            work.append((i, i + size - 1))
     return sorted(mentions, key=lambda m: m.start)
 
 
-def _in_list(text: str, start: int, end: int, other: tuple[int, int]) -> bool:
-    gap = text[end : other[0]] if other[0] >= end else text[other[1] : start]
-    return _LIST_GAP.fullmatch(gap) is not None
+def _list_neighbours(
+    text: str,
+    tokens: list[tuple[int, int]],
+    first: int,
+    last: int,
+    waiting: dict[int, tuple[int, list[Entry]]],
+) -> list[int]:
+    """Token indices of the waiting names that stand in one list with tokens[first..last]:
+    a list gap holds at most three tokens ("as well as")."""
+    found = []
+    for i in range(max(0, first - 3 - _MAX_TOKENS), first):  # "Plink and Mimikatz"
+        size = waiting[i][0] if i in waiting else 0
+        if (
+            size
+            and first - 3 <= i + size <= first
+            and _LIST_GAP.fullmatch(text, tokens[i + size - 1][1], tokens[first][0])
+        ):
+            found.append(i)
+    for i in range(last + 1, min(len(tokens), last + 5)):  # "Mimikatz and Plink"
+        if i in waiting and _LIST_GAP.fullmatch(text, tokens[last][1], tokens[i][0]):
+            found.append(i)
+    return found
 
 
-def _sentence_of(bounds: list[tuple[int, int]], offset: int, text: str) -> str:
-    for start, end in bounds:
-        if start <= offset < end:
-            return " ".join(text[start:end].split())
-    return ""
+class _Sentences:
+    """The sentence around an offset, found by bisection and joined once per sentence."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._bounds = list(sentences(text))
+        self._starts = [start for start, _ in self._bounds]
+        self._joined: dict[int, str] = {}
+
+    def around(self, start: int, end: int) -> str:
+        """The sentence holding text[start:end], whitespace collapsed; in a sentence longer
+        than `_MAX_SENTENCE`, the whole words within `_CONTEXT` characters of the mention."""
+        index = bisect_right(self._starts, start) - 1
+        if index < 0 or start >= self._bounds[index][1]:
+            return ""
+        low, high = self._bounds[index]
+        if high - low <= _MAX_SENTENCE:
+            joined = self._joined.get(index)
+            if joined is None:
+                joined = self._joined[index] = " ".join(self._text[low:high].split())
+            return joined
+        window_low, window_high = max(low, start - _CONTEXT), min(high, end + _CONTEXT)
+        words = self._text[window_low:window_high].split()
+        if window_low > low and not self._text[window_low - 1].isspace():
+            words = words[1:]  # a word cut by the window
+        if window_high < high and not self._text[window_high].isspace():
+            words = words[:-1]
+        return " ".join(words)

@@ -155,7 +155,10 @@ _URL_HOST = re.compile(rf"(?:[^\s/@\[\]]*{AT})?(?P<host>\[[0-9A-Fa-f:.]+\]|[\w-]
 _AT_SPLIT = re.compile(AT)
 _AUTHORITY_END = re.compile(r"[/?#]")
 _CIDR_SUFFIX = re.compile(r"/(\d{1,2})(?![\w./])")
+_CIDR_BEFORE_DOT = re.compile(r"/\d{1,2}\.")
+_TAIL_RUN = re.compile("[^\\s<>\"'`\u201c\u201d\u2018\u2019]*")
 _TRAILING = ".,;:!?'\")]}>*`\u201c\u201d\u2018\u2019"
+_TRAILING_RUN = re.compile(f"[{re.escape(_TRAILING)}]*")
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 
 
@@ -168,10 +171,11 @@ def extract_iocs(text: str, *, warninglists_check: bool = True) -> list[Ioc]:
     found: list[Ioc] = []
     pos = 0
     anchor_search = _ANCHOR.search
+    tails = _TailEnds(text)
     while (anchor := anchor_search(text, pos)) is not None:
         at = anchor.start()
         start, end = _token(text, at, pos)
-        pos = max(_scan(text, start, end, found), at + 1)
+        pos = max(_scan(text, start, end, found, tails), at + 1)
     found.sort(key=lambda ioc: (ioc.start, -ioc.end, ioc.type))
     if not warninglists_check:
         return found
@@ -206,18 +210,43 @@ def _token(text: str, at: int, floor: int) -> tuple[int, int]:
     return start, end
 
 
-def _scan(text: str, start: int, end: int, found: list[Ioc]) -> int:
+class _TailEnds:
+    """Where the run of URL-path characters from a position ends, remembered for one text.
+
+    Every position inside one run shares that run's end, so successive anchors inside one long
+    path ("a.bc/a.bc/a.bc/..." without a blank) find it without scanning the run again.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._from = self._to = -1
+
+    def end(self, pos: int) -> int:
+        if not self._from <= pos <= self._to:
+            self._from, self._to = pos, _TAIL_RUN.match(self._text, pos).end()
+        return self._to
+
+
+def _scan(text: str, start: int, end: int, found: list[Ioc], tails: _TailEnds) -> int:
     """Handle the first indicator starting in text[start:end]; return where to resume.
 
     Any further indicator in the token has an anchor of its own, so one search is enough. The
     search is confined to the token; a match that may depend on that limit is redone without
     it: paths and registry keys run on past blanks ("C:\\Program Files\\..."), and any match
-    may peek two characters beyond its end.
+    may peek two characters beyond its end. A host whose path alone reaches the limit keeps its
+    match, the path running on to the end of its run: redoing the match would scan that run
+    again for every host inside it.
     """
     match = _SCANNER.search(text, start, end)
     if match is None:
         return end
     kind = match.lastgroup
+    tail_start = match.start("tail")
+    if kind == "tail" and match.end() >= end - 2 and tail_start >= 0 and tail_start + 8 < end:
+        slash = text.find("/", tail_start, tail_start + 7)  # after a port of at most 5 digits
+        if 0 <= slash < end - 3:
+            tail_end = tails.end(match.end())
+            return max(_on_host(text, match, found, tail_end), match.start() + 1)
     if kind in _UNBOUNDED or match.end() >= end - 2:
         unbounded = _SCANNER.match(text, match.start())
         if unbounded is None:
@@ -256,14 +285,26 @@ def _emit(found: list[Ioc], text: str, kind: IocType, value: str, start: int, en
 
 
 def _trim(text: str, start: int, end: int) -> int:
-    """`end` moved back over trailing punctuation and unbalanced closing brackets."""
+    """`end` moved back over trailing punctuation and unbalanced closing brackets.
+
+    A closer is kept when text[start:end] holds at least as many of its openers. Each bracket
+    kind is counted once and the closer count follows `end` down, so a run of closers costs one
+    pass, not one count per closer (issue 11: "a.com/" + ")" * 100_000 took 6 s).
+    """
+    counts: dict[str, list[int]] = {}  # closer -> [openers, closers] in text[start:end]
     while end > start:
         last = text[end - 1]
         if last not in _TRAILING:
             return end
         opener = _CLOSERS.get(last)
-        if opener is not None and text.count(opener, start, end) >= text.count(last, start, end):
-            return end
+        if opener is not None:
+            count = counts.get(last)
+            if count is None:
+                count = [text.count(opener, start, end), text.count(last, start, end)]
+                counts[last] = count
+            if count[0] >= count[1]:
+                return end
+            count[1] -= 1
         end -= 1
     return end
 
@@ -335,23 +376,39 @@ def _ipv6(text: str, start: int, end: int) -> Ioc | None:
     return Ioc(IocType.IPV6, value, raw, start, end)
 
 
-def _on_host(text: str, match: re.Match[str], found: list[Ioc]) -> int:
+def _on_host(
+    text: str, match: re.Match[str], found: list[Ioc], tail_end: int | None = None
+) -> int:
+    """A host, a host with a path (a URL), a CIDR block or an e-mail address.
+
+    `tail_end`: where the path really ends when the match was cut short. Nothing here reads the
+    path beyond its first characters unless a URL is emitted (and the scan resumes after it):
+    a host that is no indicator must not cost a pass over the path behind it.
+    """
     start, host_end = match.span("host")
     if match.group("local") is not None:
         return _on_email(text, match, found)
-    tail_start, tail_end = match.span("tail")
-    tail_end = _trim(text, tail_start, tail_end) if tail_start >= 0 else -1
-    path = text[tail_start:tail_end] if tail_start >= 0 else ""
-    has_path = len(path.partition("/")[2]) > 0
+    tail_start = match.start("tail")
+    if tail_end is None:
+        tail_end = match.end("tail")
+    # The trimmed path keeps a character after its first "/" exactly when one of them is not
+    # trailing punctuation: trimming stops at the first such character from the end.
+    slash = text.find("/", tail_start, tail_end) if tail_start >= 0 else -1
+    has_path = slash >= 0 and _TRAILING_RUN.match(text, slash + 1, tail_end).end() < tail_end
     host = _host(text, start, host_end, in_url=has_path)
     if host is None:
         return host_end  # the tail may hold an indicator of its own
-    cidr = _CIDR_SUFFIX.match(path) if host.type is IocType.IPV4 else None
-    if cidr is not None and int(cidr.group(1)) <= 32:
-        end = host_end + cidr.end()
-        _emit(found, text, IocType.IPV4, f"{host.value}{cidr.group()}", start, end)
-        return end
+    if host.type is IocType.IPV4 and tail_start >= 0:
+        cidr = _CIDR_SUFFIX.match(text, tail_start, tail_end)
+        if cidr is None and _CIDR_BEFORE_DOT.match(text, tail_start, tail_end):
+            # "1.2.3.0/24." ends a sentence: the trimmed path ends right after the prefix.
+            cidr = _CIDR_SUFFIX.match(text, tail_start, _trim(text, tail_start, tail_end))
+        if cidr is not None and int(cidr.group(1)) <= 32:
+            end = host_end + cidr.end() - cidr.start()
+            _emit(found, text, IocType.IPV4, f"{host.value}{cidr.group()}", start, end)
+            return end
     if has_path and host.type in (IocType.DOMAIN, IocType.IPV4):
+        tail_end = _trim(text, tail_start, tail_end)
         raw = text[start:tail_end]
         value = host.value + refang(text[host_end:tail_end])
         found.append(Ioc(IocType.URL, value, raw, start, tail_end))

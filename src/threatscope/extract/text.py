@@ -9,6 +9,7 @@ milliseconds.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from threatscope.errors import InputError
@@ -25,7 +26,6 @@ _BLOCK_TAGS = (
     "address,article,aside,blockquote,br,caption,dd,div,dl,dt,figcaption,figure,footer,form,"
     "h1,h2,h3,h4,h5,h6,header,hr,li,main,nav,ol,p,pre,section,table,tr,td,th,ul,title"
 )
-
 
 def read_text(path: Path | str) -> str:
     """The text of `path`, chosen by its suffix; any failure is an InputError."""
@@ -64,10 +64,57 @@ def _decode(path: Path, data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+# HTML's tree construction walks the stack of open elements for many start tags (is there a
+# <p> in button scope?), so a document of n unclosed <div> costs n^2: 200,000 took 184 s in
+# Lexbor (issue 11). Browsers stop nesting at a depth (Chrome at 512); so do we, deeper tags
+# being dropped before parsing. Real reports nest a few dozen deep and pass through unchanged.
+_MAX_DEPTH = 256
+# A tag as the nesting count sees it. `[^<>]*` rather than `[^>]*`: an unclosed "<a" must not
+# send each of many such openings to the end of the document.
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)[^<>]*>")
+_VOID_TAGS = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+})  # fmt: skip
+_BLOCK_NAMES = frozenset(_BLOCK_TAGS.split(","))
+
+
+def _bounded_nesting(html: str) -> str:
+    """`html` with the start tags that would nest deeper than `_MAX_DEPTH` dropped (a block
+    tag leaves a line break, so that its words stay apart). The count follows the tags as
+    written: an end tag closes up to the innermost open element of its name, as in HTML."""
+    open_names: list[str] = []
+    counts: dict[str, int] = {}
+    dropped: list[tuple[int, int, str]] = []
+    for tag in _TAG.finditer(html):
+        name = tag.group(2).lower()
+        if tag.group(1):
+            if counts.get(name):
+                while open_names:
+                    closed = open_names.pop()
+                    counts[closed] -= 1
+                    if closed == name:
+                        break
+        elif name not in _VOID_TAGS:
+            if len(open_names) >= _MAX_DEPTH:
+                dropped.append((tag.start(), tag.end(), "\n" if name in _BLOCK_NAMES else ""))
+            else:
+                open_names.append(name)
+                counts[name] = counts.get(name, 0) + 1
+    if not dropped:
+        return html
+    pieces, last = [], 0
+    for start, end, replacement in dropped:
+        pieces += [html[last:start], replacement]
+        last = end
+    pieces.append(html[last:])
+    return "".join(pieces)
+
+
 def _html_text(html: str) -> str:
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(_bounded_nesting(html))
     for node in tree.css(",".join(_DROPPED_TAGS)):
         node.decompose()
     for node in tree.css(_BLOCK_TAGS):
