@@ -2,7 +2,7 @@
 
 Timings on a shared 2-core machine are noisy, so each size takes the best of a few runs, the
 bound is generous (8x for a 4x input, where a quadratic parser shows 16x and a cubic one 64x),
-and inputs too small to time (under 20 ms at 4n) pass: they prove nothing either way.
+and inputs too small to time (under 50 ms at 4n) pass: they prove nothing either way.
 """
 
 from __future__ import annotations
@@ -20,12 +20,23 @@ def best_time(run: Callable[[], object], repeat: int = 3) -> float:
     return best
 
 
-def assert_linear(work: Callable[[str], object], make: Callable[[int], str], n: int) -> None:
-    """`work(make(4n))` takes at most 8x `work(make(n))` (plus a floor for timer noise)."""
+def assert_linear(
+    work: Callable[[str], object], make: Callable[[int], str], n: int, attempts: int = 3
+) -> None:
+    """`work(make(4n))` takes at most 8x `work(make(n))` (plus a floor for timer noise).
+
+    A busy machine (other processes on 2 cores) can stretch one measurement; a super-linear
+    parser fails every attempt, so the check passes as soon as one attempt is within bounds.
+    """
     small, large = make(n), make(4 * n)
-    t_small = best_time(lambda: work(small))
-    t_large = best_time(lambda: work(large))
-    assert t_large <= max(8 * t_small, 0.02), (
-        f"size {len(small)} took {t_small:.4f} s, size {len(large)} took {t_large:.4f} s: "
-        f"{t_large / max(t_small, 1e-9):.1f}x for 4x the input"
+    ratios = []
+    for _ in range(attempts):
+        t_small = best_time(lambda: work(small))
+        t_large = best_time(lambda: work(large))
+        if t_large <= max(8 * t_small, 0.05):
+            return
+        ratios.append(f"{t_small:.4f} s -> {t_large:.4f} s")
+    raise AssertionError(
+        f"size {len(small)} vs {len(large)}: more than 8x for 4x the input in every attempt "
+        f"({'; '.join(ratios)})"
     )
