@@ -64,7 +64,10 @@ SHA512 = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce" * 2
             "fetches 203.0.113.7/payload.bin from",
             {(T.URL, "203.0.113.7/payload.bin"), (T.IPV4, "203.0.113.7")},
         ),
-        ("mail ops.team+x@Evil-Corp.com now", {(T.EMAIL, "ops.team+x@evil-corp.com")}),
+        (
+            "mail ops.team+x@Evil-Corp.com now",
+            {(T.EMAIL, "ops.team+x@evil-corp.com"), (T.DOMAIN, "evil-corp.com")},
+        ),
         ("md5 D41D8CD98F00B204E9800998ECF8427E", {(T.MD5, "d41d8cd98f00b204e9800998ecf8427e")}),
         (
             "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709",
@@ -162,6 +165,7 @@ def test_offsets_point_at_the_raw_text() -> None:
         (T.DOMAIN, "bad[.]site"),
         (T.IPV4, "10.1.2.3"),
         (T.EMAIL, "user[at]mail(dot)example.net"),
+        (T.DOMAIN, "mail(dot)example.net"),
     ]
     assert all(text[i.start : i.end] == i.raw for i in iocs)
 
@@ -197,10 +201,10 @@ def test_order_is_deterministic_and_unique_keeps_first() -> None:
         ("see evil\\.com today", {(T.DOMAIN, "evil.com")}),
         ("ip 192[.]0[.]2[.]55 seen", {(T.IPV4, "192.0.2.55")}),
         ("ip 198.51.100(.)9 seen", {(T.IPV4, "198.51.100.9")}),
-        ("mail bad[@]evil.com", {(T.EMAIL, "bad@evil.com")}),
-        ("mail bad(at)evil[.]com", {(T.EMAIL, "bad@evil.com")}),
-        ("mail bad[at]evil[.]com", {(T.EMAIL, "bad@evil.com")}),
-        ("mail bad {at} evil {dot} com", {(T.EMAIL, "bad@evil.com")}),
+        ("mail bad[@]evil.com", {(T.EMAIL, "bad@evil.com"), (T.DOMAIN, "evil.com")}),
+        ("mail bad(at)evil[.]com", {(T.EMAIL, "bad@evil.com"), (T.DOMAIN, "evil.com")}),
+        ("mail bad[at]evil[.]com", {(T.EMAIL, "bad@evil.com"), (T.DOMAIN, "evil.com")}),
+        ("mail bad {at} evil {dot} com", {(T.EMAIL, "bad@evil.com"), (T.DOMAIN, "evil.com")}),
         ("name evil[.]zip", {(T.DOMAIN, "evil.zip")}),
     ],
 )

@@ -18,6 +18,7 @@ inside a URL (sandbox links) are reported on their own.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -103,8 +104,8 @@ _SCANNER = re.compile(
     | (?P<winpath>(?<![\\/])(?:[A-Za-z]:\\|\\\\[A-Za-z0-9][\w.$-]*\\{_SEG}\\|%[A-Za-z_]\w*%\\)
         (?:{_SEGS}\\)*(?:{_SEG})?)
     | (?P<unixpath>(?<![/.~:-])(?:~|/(?:{_UNIX_ROOTS}))(?:/[\w.+@%=~-]+)+/?)
-    | (?P<cve>(?<!-)(?i:cve)[-\u2010-\u2013]\d{{4}}[-\u2010-\u2013]\d{{4,7}}(?![\w-]))
-    | (?P<asn>AS(?:N\x20?)?\d{{1,10}}(?![\w-]))
+    | (?P<cve>(?<!-)(?i:cve)[-\u2010-\u2013\x20]\d{{4}}[-\u2010-\u2013]\d{{4,7}}(?![\w-]))
+    | (?P<asn>(?i:as)(?:(?i:n)\x20?|\x20)?\d{{1,10}}(?![\w-]|\.\d))
     | (?P<ethereum>0x[0-9A-Fa-f]{{40}}(?!\w))
     | (?P<bech32>(?:bc1|BC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{{11,71}}(?!\w))
     | (?P<ipv6>(?<![:.-])(?=[0-9A-Fa-f]{{0,4}}:[0-9A-Fa-f]{{0,4}}:)[0-9A-Fa-f:]{{2,39}}
@@ -112,6 +113,8 @@ _SCANNER = re.compile(
     | (?P<hash>[0-9A-Fa-f]{{32,128}}(?!\w))
     | (?P<bitcoin>[13][{_B58}]{{25,34}}(?!\w))
     | (?P<monero>[48][0-9AB][{_B58}]{{93}}(?:[{_B58}]{{11}})?(?!\w))
+    | (?P<literal>(?<![.+%@-])[\w.+%-]++{AT}
+        \[(?:(?i:ipv6):[0-9A-Fa-f:.]{{2,45}}|[0-9.]{{7,15}})\])
     | (?P<host>(?<![.+%@-])
         (?=[\w+%-]*+(?:[.\\@\[\(\{{]|\x20[\[\(\{{]))  # cheap: a separator must follow
         (?:(?P<local>[\w.+%-]++){AT})?
@@ -138,8 +141,9 @@ _ANCHOR = re.compile(
     | (?<=[0-9])(?=[0-9A-Fa-f]{{7}})                # hashes (and ethereum)
     | (?<=[1348])(?<!\w.)(?=[{_B58}]{{24}})          # bitcoin, monero
     | (?<=[bB][cC]1)                                # bech32
-    | (?<=[Cc][Vv][Ee][-\u2010-\u2013][0-9])        # CVE
-    | (?<=AS[0-9])|(?<=ASN[0-9])|(?<=ASN\x20[0-9])  # ASN
+    | (?<=[Cc][Vv][Ee][-\u2010-\u2013\x20][0-9])    # CVE
+    | (?<=[Aa][Ss][0-9])|(?<=[Aa][Ss][Nn][0-9])     # ASN
+    | (?<=[Aa][Ss]\x20[0-9])|(?<=[Aa][Ss][Nn]\x20[0-9])
     )
     """,
     re.VERBOSE,
@@ -147,7 +151,22 @@ _ANCHOR = re.compile(
 # Every indicator has an anchor among its first 160 characters (the longest run before one is
 # an e-mail's local part or a hash's leading letters), so no window needs to start earlier.
 _FIRST_ANCHOR_WITHIN = 160
+# What the search inside a URL reports; the URL itself already stands for its file names.
+_INSIDE_URL_TYPES = frozenset(
+    {IocType.URL, IocType.DOMAIN, IocType.IPV4, IocType.IPV6, IocType.EMAIL}
+)
+# Server-side page endings that are also TLDs (Struts `.do`, `.action`; `.ph` cut from `.php`).
+_PAGE_EXTENSIONS = frozenset({"do", "action", "ph", "cfm", "nsf", "pl", "ai", "ps"})
+_PARAM_SEPARATOR = re.compile(r"[&;#]")
+_ESCAPE = re.compile(r"%([0-7][0-9A-Fa-f])")
 _TOKEN_END = re.compile(r"\S{0,1024}")
+# Words that make "as 1234" an autonomous system; only the current sentence counts.
+_ASN_CONTEXT = re.compile(
+    r"\b(?:autonomous\s+systems?|asns?|as\s+numbers?|bgp|announced|announces|routed|routes"
+    r"|peering|upstream|transit|prefix(?:es)?)\b[^.!?\n]*\Z",
+    re.IGNORECASE,
+)
+_SPACED_PREFIX = re.compile(r"(?<!\w)(?i:asn?|cve)\x20\Z")
 _UNBOUNDED = frozenset({"registry", "winpath"})
 # Starts with a character class, not a lookbehind, so that the engine skips non-hex quickly.
 _HASH = re.compile(r"[0-9A-Fa-f](?<!\w.)[0-9A-Fa-f]{31,127}(?!\w)")
@@ -168,7 +187,23 @@ def extract_iocs(text: str, *, warninglists_check: bool = True) -> list[Ioc]:
     With `warninglists_check`, each indicator carries the names of the MISP warning lists that
     hold its value; the first call then loads the lists (about two seconds, once per process).
     """
-    found: list[Ioc] = []
+    found = _find(text, look_inside_urls=True)
+    found.sort(key=lambda ioc: (ioc.start, -ioc.end, ioc.type))
+    if not warninglists_check:
+        return found
+    return [_flagged(ioc) for ioc in found]
+
+
+class _Found(list[Ioc]):
+    """The indicators found so far, and whether URLs found are searched for more inside."""
+
+    def __init__(self, *, look_inside_urls: bool) -> None:
+        super().__init__()
+        self.look_inside_urls = look_inside_urls
+
+
+def _find(text: str, *, look_inside_urls: bool) -> _Found:
+    found = _Found(look_inside_urls=look_inside_urls)
     pos = 0
     anchor_search = _ANCHOR.search
     tails = _TailEnds(text)
@@ -176,17 +211,97 @@ def extract_iocs(text: str, *, warninglists_check: bool = True) -> list[Ioc]:
         at = anchor.start()
         start, end = _token(text, at, pos)
         pos = max(_scan(text, start, end, found, tails), at + 1)
-    found.sort(key=lambda ioc: (ioc.start, -ioc.end, ioc.type))
-    if not warninglists_check:
-        return found
-    return [_flagged(ioc) for ioc in found]
+    return found
+
+
+def _inside_url(text: str, start: int, end: int, found: list[Ioc]) -> None:
+    """Hosts, URLs and e-mail addresses in the path and query text[start:end] of a URL.
+
+    Redirectors and trackers carry the real target there (`/out?url=http%3A%2F%2Fevil.example`,
+    `/web/2020/http://evil.example/`, `?q=evil.example`). The query is searched one parameter
+    at a time, so a nested URL ends where its parameter does, and each piece is searched
+    percent-decoded when it holds escapes. File names in paths ("gate.php") are not reported;
+    hashes in paths have `_hashes_inside`. The search inside does not search inside again, so
+    every character is read at most twice: linear time however URLs nest.
+    """
+    if not getattr(found, "look_inside_urls", False) or end - start < 4:
+        return
+    query = text.find("?", start, end)
+    cuts = [start, query] if query >= 0 else [start]
+    if query >= 0:
+        cuts.extend(m.start() for m in _PARAM_SEPARATOR.finditer(text, query + 1, end))
+    cuts.append(end)
+    for lo, hi in itertools.pairwise(cuts):
+        if hi - lo >= 4:
+            _inside_piece(text, lo, hi, found)
+
+
+def _inside_piece(text: str, start: int, end: int, found: list[Ioc]) -> None:
+    piece = text[start:end]
+    origins: list[int] | None = None
+    if "%" in piece:
+        piece, origins = _percent_decoded(piece)
+    dropped: set[int] = set()  # starts of hosts that are file names: their URLs go too
+    for ioc in _find(piece, look_inside_urls=False):
+        if ioc.type not in _INSIDE_URL_TYPES or ioc.start in dropped:
+            continue
+        if ioc.type in (IocType.DOMAIN, IocType.IPV4) and not _host_in_url(piece, ioc):
+            dropped.add(ioc.start)
+            continue
+        if origins is None:
+            lo, hi = start + ioc.start, start + ioc.end
+        else:
+            lo, hi = start + origins[ioc.start], start + origins[ioc.end]
+        found.append(Ioc(ioc.type, ioc.value, text[lo:hi], lo, hi))
+
+
+def _host_in_url(piece: str, host: Ioc) -> bool:
+    """Whether a domain or IPv4 address found in a URL's path or query names a host there.
+
+    One after "//" or "@" does (a nested URL or address), and so does one followed by "/" or
+    a port. Any other must start a query value (`?q=evil.com`), and not end like a file or a
+    web page (`ALJABER-RFQ[.]zip`, `newsView.do`, `last.ph` cut from `last.php`): path
+    segments are mostly file names, whatever their last label is also a TLD of.
+    """
+    before = piece[max(0, host.start - 2) : host.start]
+    if before == "//" or before.endswith("@"):
+        return True
+    if piece.startswith(("/", ":"), host.end):
+        return True
+    if not before.endswith(("=", "?")):
+        return False
+    extension = host.value.rpartition(".")[2].lower()
+    return extension not in hostnames.FILE_EXTENSIONS and extension not in _PAGE_EXTENSIONS
+
+
+def _percent_decoded(piece: str) -> tuple[str, list[int]]:
+    """`piece` with ASCII %XX escapes decoded, up to three times over (double-encoded
+    redirects), and for each decoded character (and the end) its offset in `piece`."""
+    origins = list(range(len(piece) + 1))
+    for _ in range(3):
+        if _ESCAPE.search(piece) is None:
+            break
+        chars: list[str] = []
+        new_origins: list[int] = []
+        i = 0
+        for escape in _ESCAPE.finditer(piece):
+            chars.append(piece[i : escape.start()])
+            new_origins.extend(origins[i : escape.start()])
+            chars.append(chr(int(escape.group(1), 16)))
+            new_origins.append(origins[escape.start()])
+            i = escape.end()
+        chars.append(piece[i:])
+        new_origins.extend(origins[i:])
+        piece, origins = "".join(chars), new_origins
+    return piece, origins
 
 
 def _token(text: str, at: int, floor: int) -> tuple[int, int]:
     """The whitespace-delimited token around `at`, not starting before `floor`.
 
-    Defanged separators are sometimes spaced out ("evil [.] com", "ASN 15169"): a token that
-    starts or ends with such a piece takes in its neighbour.
+    Defanged separators are sometimes spaced out ("evil [.] com"), and some prefixes stand a
+    blank before their number ("ASN 15169", "as 15169", "CVE 2024-1234"): a token that starts
+    or ends with such a piece takes in its neighbour.
     """
     lo = at - _FIRST_ANCHOR_WITHIN
     if lo < floor:
@@ -198,8 +313,10 @@ def _token(text: str, at: int, floor: int) -> tuple[int, int]:
         if text[start] in "[({":
             start = max(text.rfind(" ", lo, start - 1), text.rfind("\n", lo, start - 1)) + 1
             start = max(start, lo)
-        elif text.endswith("ASN", 0, start - 1):
-            start -= 4
+        else:
+            word = _SPACED_PREFIX.search(text, max(floor, start - 5), start)
+            if word is not None:
+                start = word.start()
     end = _TOKEN_END.match(text, at).end()
     for _ in range(4):  # "bad [at] evil [dot] com"
         if not text.startswith(" ", end):
@@ -332,6 +449,7 @@ def _on_url(text: str, match: re.Match[str], found: list[Ioc]) -> int:
     found.append(host)
     if end - host_end >= 32:
         _hashes_inside(text, host_end, end, found)
+    _inside_url(text, host_end, end, found)
     return end
 
 
@@ -370,7 +488,10 @@ def _ipv6(text: str, start: int, end: int) -> Ioc | None:
         if slash:
             value = ipaddress.IPv6Network(raw, strict=False).compressed
         else:
-            value = ipaddress.IPv6Address(address).compressed
+            parsed = ipaddress.IPv6Address(address)
+            value = parsed.compressed
+            if parsed.ipv4_mapped is not None:  # RFC 5952 5: the IPv4 part stays dotted
+                value = f"::ffff:{parsed.ipv4_mapped}"
     except ValueError:
         return None
     return Ioc(IocType.IPV6, value, raw, start, end)
@@ -414,6 +535,7 @@ def _on_host(
         found.append(Ioc(IocType.URL, value, raw, start, tail_end))
         found.append(host)
         _hashes_inside(text, host_end, tail_end, found)
+        _inside_url(text, host_end, tail_end, found)
         return tail_end
     found.append(host)
     return host_end
@@ -431,6 +553,36 @@ def _on_email(text: str, match: re.Match[str], found: list[Ioc]) -> int:
     lead = len(text[start:local_end]) - len(text[start:local_end].lstrip("."))
     start += lead
     found.append(Ioc(IocType.EMAIL, f"{local}@{domain}", text[start:end], start, end))
+    # A sender's domain is an indicator of its own (block the domain, not one mailbox); its
+    # span lies inside the address's, which is how a reader links the two.
+    found.append(Ioc(IocType.DOMAIN, domain, text[at.end() : end], at.end(), end))
+    return end
+
+
+def _on_literal(text: str, match: re.Match[str], found: list[Ioc]) -> int:
+    """`user@[192.0.2.1]`, `user@[IPv6:2001:db8::1]`: an address whose domain is an IP literal
+    (RFC 5321 4.1.3). The address and the IP are both reported."""
+    start, end = match.span()
+    bracket = text.rfind("[", start, end)
+    at = _AT_SPLIT.search(text, start, bracket + 1)
+    assert at is not None  # the scanner matched AT before the bracket
+    local = text[start : at.start()].strip(".")
+    literal = text[bracket + 1 : end - 1]
+    address: Ioc | None
+    if literal[:5].lower() == "ipv6:":
+        address = _ipv6(text, bracket + 6, end - 1)
+        shown = None if address is None else f"IPv6:{address.value}"
+    else:
+        address = None
+        if hostnames.is_ipv4(literal.split(".")):
+            address = Ioc(IocType.IPV4, literal, literal, bracket + 1, end - 1)
+        shown = literal
+    if address is None or not local or "/" in address.value:
+        return end
+    lead = len(text[start : at.start()]) - len(text[start : at.start()].lstrip("."))
+    start += lead
+    found.append(Ioc(IocType.EMAIL, f"{local}@[{shown}]", text[start:end], start, end))
+    found.append(address)
     return end
 
 
@@ -461,7 +613,15 @@ def _on_cve(text: str, match: re.Match[str], found: list[Ioc]) -> int:
 
 
 def _on_asn(text: str, match: re.Match[str], found: list[Ioc]) -> int:
-    number = int(match.group().lstrip("ASN "))
+    """`AS13335`, `ASN 13335`, `asn13335` always; `AS 13335`, `as 13335`, `as13335` only after
+    words about networks in the same sentence ("announced by", "autonomous system", "BGP"):
+    "as" before a number is mostly English ("as 2024 began", "as 10 percent")."""
+    raw = match.group()
+    digits = raw.lstrip("ASNasn ")
+    strong = raw[:3].lower() == "asn" or (raw.startswith("AS") and raw[2].isdigit())
+    if not strong and _ASN_CONTEXT.search(text, max(0, match.start() - 80), match.start()) is None:
+        return match.start() + 1  # "located as 112.66.188.28": the number may be more
+    number = int(digits)
     if 0 < number < 2**32:
         _emit(found, text, IocType.ASN, f"AS{number}", match.start(), match.end())
     return match.end()
@@ -519,4 +679,5 @@ _HANDLERS = {
     "monero": _on_monero,
     "host": _on_host,
     "local": _on_host,
+    "literal": _on_literal,
 }
