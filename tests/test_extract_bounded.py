@@ -60,6 +60,19 @@ GENERATORS: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
     "hosts in one path": (_iocs, lambda n: "x.zz/" * (n // 5)),
     "hosts in one path, closers": (_iocs, lambda n: "x.zz/)" * (n // 6)),
     "ips in one path": (_iocs, lambda n: "1.2.3.4/24)" * (n // 11)),
+    # issue 12 item 4: the search inside URL paths and parameters, percent-decoding, ASN forms
+    "domains in one path": (_iocs, lambda n: "a.com/" * (n // 6)),
+    "nested urls in one path": (_iocs, lambda n: "http://a.com/" * (n // 13)),
+    "redirect chain in a query": (_iocs, lambda n: "http://a.com/?u=" * (n // 16)),
+    "hosts in one query": (_iocs, lambda n: "http://a.com/?" + "q=b.com&" * (n // 8)),
+    "encoded urls in one query": (
+        _iocs,
+        lambda n: "http://a.com/?u=" + "http%3A%2F%2Fb.com%2F" * (n // 21),
+    ),
+    "percent escapes of escapes": (_iocs, lambda n: "http://a.com/?u=" + "%25" * (n // 3)),
+    "as before numbers": (_iocs, lambda n: "routed as 1 " * (n // 12)),
+    "spaced cve prefixes": (_iocs, lambda n: "CVE 2024-1234 " * (n // 14)),
+    "ip-literal e-mails": (_iocs, lambda n: "a@[1.2.3.4]" * (n // 11)),
     # refang substituted once per nesting level
     "url with escaped dot": (_iocs, lambda n: "http://a.com/" + "\\" * n + "[.]"),
     "whitespace run": (_iocs, lambda n: "a.com" + " " * n + "b.com"),
@@ -95,7 +108,14 @@ GENERATORS: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
 
 
 # Inputs whose small size runs too fast to time reliably on a shared machine.
-_LARGER = {"refang backslashes": 200_000, "url with escaped dot": 200_000}
+_LARGER = {
+    "refang backslashes": 200_000,
+    "url with escaped dot": 200_000,
+    "domains in one path": 200_000,
+    "nested urls in one path": 200_000,
+    "redirect chain in a query": 200_000,
+    "encoded urls in one query": 100_000,
+}
 
 
 @pytest.mark.parametrize("name", sorted(GENERATORS))
