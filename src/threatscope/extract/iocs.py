@@ -157,6 +157,11 @@ _INSIDE_URL_TYPES = frozenset(
 )
 # Server-side page endings that are also TLDs (Struts `.do`, `.action`; `.ph` cut from `.php`).
 _PAGE_EXTENSIONS = frozenset({"do", "action", "ph", "cfm", "nsf", "pl", "ai", "ps"})
+# What every indicator `_inside_piece` keeps contains: "//", "@", an escape, a dotted name
+# followed by "/" or a port, or a dotted or IPv6 value of a parameter. A cheap test first.
+_INSIDE_HINT = re.compile(
+    r"//|@|%[0-7][0-9A-Fa-f]|\.[\]\)\}]?[\w-]*[/:]|[=?][\w-]*(?:[.:]|[\[\(\{][.d])"
+)
 _PARAM_SEPARATOR = re.compile(r"[&;#]")
 _ESCAPE = re.compile(r"%([0-7][0-9A-Fa-f])")
 _TOKEN_END = re.compile(r"\S{0,1024}")
@@ -237,6 +242,8 @@ def _inside_url(text: str, start: int, end: int, found: list[Ioc]) -> None:
 
 
 def _inside_piece(text: str, start: int, end: int, found: list[Ioc]) -> None:
+    if _INSIDE_HINT.search(text, start, end) is None:
+        return  # most paths: nothing `_host_in_url` could keep
     piece = text[start:end]
     origins: list[int] | None = None
     if "%" in piece:
@@ -313,7 +320,7 @@ def _token(text: str, at: int, floor: int) -> tuple[int, int]:
         if text[start] in "[({":
             start = max(text.rfind(" ", lo, start - 1), text.rfind("\n", lo, start - 1)) + 1
             start = max(start, lo)
-        else:
+        elif text[start - 2] in "sSnNeE":  # the last letter of "as", "asn", "cve"
             word = _SPACED_PREFIX.search(text, max(floor, start - 5), start)
             if word is not None:
                 start = word.start()
