@@ -11,8 +11,10 @@ checksums); that runs only on the few thousand candidates a report holds.
 
 Values are normalised (refanged, lowercase hosts and hashes, full registry hive names) and
 `raw` keeps the text as written; `start`/`end` index the input, so `text[start:end] == raw`.
-Overlaps are deliberate: a URL yields its host as a domain or IP too, and hashes written
-inside a URL (sandbox links) are reported on their own.
+Overlaps are deliberate: a URL yields its host as a domain or IP too, an e-mail address its
+domain, hashes written inside a URL (sandbox links) are reported on their own, and so are the
+hosts, URLs and addresses a URL's path or parameters carry (redirect targets, percent-encoded
+or not). An indicator inside another one's span belongs to it.
 """
 
 from __future__ import annotations
