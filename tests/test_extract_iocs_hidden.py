@@ -237,3 +237,22 @@ def test_any_percent_encoded_redirect_target_is_found(
     text = f"click https://tracker.example.com/c?id=7&u={encoded}&s=1 now"
     assert (T.URL, target) in found(text)
     assert (T.DOMAIN, f"{label}.{suffix}") in found(text)
+
+
+# --- fuzz ---------------------------------------------------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        "http://a.com/", "b.net", "?u=", "&", "=", "/", "#", "%3A", "%2F", "%25", "%40", "%",
+        "@", "@[", "[", "]", "IPv6:", "1.2.3.4", "2001:db8::1", "::", "[.]", "[at]", "as ",
+        "ASN ", "AS", "asn", "CVE ", "cve-", "2024-1234", "13335", "BGP ", ". ", " ", "x.zip",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_hidden_forms_never_crash_and_offsets_hold(text: str) -> None:
+    result = iocs(text)  # asserts text[start:end] == raw
+    assert [i.start for i in result] == sorted(i.start for i in result)
+    assert all(i.value for i in result)
