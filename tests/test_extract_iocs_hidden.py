@@ -256,3 +256,21 @@ def test_hidden_forms_never_crash_and_offsets_hold(text: str) -> None:
     result = iocs(text)  # asserts text[start:end] == raw
     assert [i.start for i in result] == sorted(i.start for i in result)
     assert all(i.value for i in result)
+
+
+def test_stix_patterns_of_the_hidden_forms_are_valid() -> None:
+    from stix2patterns.validator import run_validator
+
+    from threatscope.extract import stix_pattern
+
+    text = (
+        "x.y@[IPv6:2001:db8::1] bob@[192.0.2.1] announced by as 13335 "
+        "https://r.example.com/o?u=http%3A%2F%2Fevil.net%2Fa ::ffff:192.0.2.1"
+    )
+    patterns = {stix_pattern(i) for i in iocs(text)} - {None}
+    assert "[email-addr:value = 'x.y@[IPv6:2001:db8::1]']" in patterns
+    assert "[autonomous-system:number = 13335]" in patterns
+    assert "[url:value = 'http://evil.net/a']" in patterns
+    assert "[ipv6-addr:value = '::ffff:192.0.2.1']" in patterns
+    for pattern in patterns:
+        assert run_validator(pattern) == [], pattern
