@@ -10,8 +10,9 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stix2patterns.validator import run_validator
 
-from threatscope.extract import Ioc, IocType, extract_iocs, unique_iocs
+from threatscope.extract import Ioc, IocType, extract_iocs, stix_pattern, unique_iocs
 
 T = IocType
 
@@ -259,10 +260,6 @@ def test_hidden_forms_never_crash_and_offsets_hold(text: str) -> None:
 
 
 def test_stix_patterns_of_the_hidden_forms_are_valid() -> None:
-    from stix2patterns.validator import run_validator
-
-    from threatscope.extract import stix_pattern
-
     text = (
         "x.y@[IPv6:2001:db8::1] bob@[192.0.2.1] announced by as 13335 "
         "https://r.example.com/o?u=http%3A%2F%2Fevil.net%2Fa ::ffff:192.0.2.1"
