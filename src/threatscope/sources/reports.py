@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from threatscope.actors.described_nexus import DEMONYMS
 from threatscope.attribution.named import _attributes, named_actors
 from threatscope.attribution.victims import _ACTOR_AFTER, _ACTOR_BEFORE, victim_countries
 from threatscope.errors import InputError
@@ -98,6 +100,10 @@ _DATES = [
     re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.IGNORECASE),
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
 ]
+_ATTACKER_NAME = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, DEMONYMS), key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
 # "Russian state-sponsored": the attacker's country is a state's only when the words say so.
 _STATE_WORDS = re.compile(
     r"^[\s-]*(?:state|government|military|intelligence|nation[\s-]state)", re.IGNORECASE
@@ -264,7 +270,7 @@ def report_incident(
         countries=victims,
         sectors=sectors,
         actors=actors,
-        attacker_countries=_attacker_countries(entities["countries"]),
+        attacker_countries=_attacker_countries(text),
         techniques=techniques,
         cves=sorted(cves.values(), key=lambda f: f.value),
     )
@@ -284,23 +290,27 @@ def _attribution_sentence(mentions: list[dict[str, Any]]) -> str:
     return _first_sentence(mentions)
 
 
-def _attacker_countries(countries: list[dict[str, Any]]) -> list[Finding]:
-    """Countries written as the attacker's ("Chinese threat actors", "linked to Iran")."""
-    found: list[Finding] = []
-    for country in countries:
-        for mention in country["mentions"]:
-            sentence, written = str(mention.get("sentence") or ""), str(mention.get("text") or "")
-            at = sentence.find(written) if written else -1
-            if at < 0:
+def _attacker_countries(text: str) -> list[Finding]:
+    """Countries written as the attacker's ("Chinese threat actors", "linked to Iran"), most
+    often written first: the demonyms and names the actor descriptions use, each in an
+    attribution phrase of the victim rule (`attribution.victims`)."""
+    found: dict[str, Finding] = {}
+    counts: Counter[str] = Counter()
+    for start, end in sentences(text):
+        sentence = text[start:end]
+        for match in _ATTACKER_NAME.finditer(sentence):
+            after = sentence[match.end() : match.end() + 40]
+            before = sentence[max(0, match.start() - 40) : match.start()]
+            if not (_ACTOR_AFTER.match(after) or _ACTOR_BEFORE.search(before)):
                 continue
-            after = sentence[at + len(written) : at + len(written) + 40]
-            before = sentence[max(0, at - 40) : at]
-            if _ACTOR_AFTER.match(after) or _ACTOR_BEFORE.search(before):
-                state = bool(_STATE_WORDS.match(after))
-                value = {"country": country["id"], "state": state}
-                found.append(Finding(value, ATTACKER_COUNTRY, " ".join(sentence.split())))
-                break
-    return found
+            country = DEMONYMS[" ".join(match.group(0).split()).casefold()]
+            counts[country] += 1
+            state = bool(_STATE_WORDS.match(after))
+            previous = found.get(country)
+            if previous is None or (state and not previous.value["state"]):
+                value = {"country": country, "state": state}
+                found[country] = Finding(value, ATTACKER_COUNTRY, " ".join(sentence.split()))
+    return [found[country] for country, _ in counts.most_common()]
 
 
 def _actor_nexus(store: SQLiteStore | None, actor_ids: list[str]) -> dict[str, str]:
@@ -453,5 +463,6 @@ register(
         name=SOURCE,
         summary="Incidents from report files (.txt, .md, .html, .pdf; files or directories)",
         load=_load,
+        selection="one incident per report file the user imported, as its text describes it",
     )
 )
