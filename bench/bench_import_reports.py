@@ -192,11 +192,12 @@ def print_confusion(title: str, confusion: Counter[tuple[str, str]]) -> None:
     rows = [r for r, _ in by_row.most_common(8)]
     columns = [c for c, _ in by_column.most_common(8)]
     print(f"\n{title}")
-    width = max(len(c) for c in [*rows, *columns, "coded"]) + 1
-    print("coded".ljust(width) + "".join(c[:width].rjust(width) for c in columns))
+    first = max(len(r) for r in [*rows, "coded"]) + 1
+    width = 13  # column labels cut to 12 characters
+    print("coded".ljust(first) + "".join(c[: width - 1].rjust(width) for c in columns))
     for row in rows:
         cells = "".join(str(confusion[(row, c)]).rjust(width) for c in columns)
-        print(row.ljust(width) + cells)
+        print(row.ljust(first) + cells)
 
 
 if __name__ == "__main__":

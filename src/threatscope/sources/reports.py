@@ -68,7 +68,7 @@ _INITIAL_ACCESS = frozenset(
 # is measured on EuRepoC in bench/bench_import_reports.py.
 DATELINE, LATEST_DATE = 80, 50
 SECTOR_WITH_CUE, SECTOR_MENTIONED = 70, 40
-COUNTRY_VICTIM = 70
+COUNTRY_VICTIM, COUNTRY_MENTIONED = 70, 40
 NAMED_ACTOR, ATTACKER_COUNTRY = 70, 50
 
 _MONTHS = {
@@ -100,6 +100,7 @@ _DATES = [
     re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.IGNORECASE),
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
 ]
+_ANY_COMPANY = "private-sector"
 _ATTACKER_NAME = re.compile(
     r"\b(?:" + "|".join(sorted(map(re.escape, DEMONYMS), key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
@@ -222,10 +223,11 @@ def report_incident(
 ) -> ReportIncident:
     """Everything the incident needs from one report's text."""
     entities = find_entities(gazetteer, text)
+    attackers = _attacker_countries(text)
     countries = [c for c in entities["countries"] if c["id"] in victim_countries([c])]
     victims = [
         Finding(c["id"], COUNTRY_VICTIM, _victim_sentence(c["mentions"])) for c in countries
-    ]
+    ] or _countries_named(text, entities["countries"], {a.value["country"] for a in attackers})
     cued = [
         Finding(s["id"], SECTOR_WITH_CUE, _victim_sentence(s["mentions"]))
         for s in entities["sectors"]
@@ -235,6 +237,9 @@ def report_incident(
         Finding(s["id"], SECTOR_MENTIONED, _first_sentence(s["mentions"]))
         for s in entities["sectors"]
     ]
+    if any(s.value != _ANY_COMPANY for s in sectors):
+        # "a power company" is a company of the power sector: the generic word says no more.
+        sectors = [s for s in sectors if s.value != _ANY_COMPANY]
     named = named_actors(entities["actors"])
     nexus = _actor_nexus(store, list(named))
     actors = [
@@ -270,7 +275,7 @@ def report_incident(
         countries=victims,
         sectors=sectors,
         actors=actors,
-        attacker_countries=_attacker_countries(text),
+        attacker_countries=attackers,
         techniques=techniques,
         cves=sorted(cves.values(), key=lambda f: f.value),
     )
@@ -311,6 +316,32 @@ def _attacker_countries(text: str) -> list[Finding]:
                 value = {"country": country, "state": state}
                 found[country] = Finding(value, ATTACKER_COUNTRY, " ".join(sentence.split()))
     return [found[country] for country, _ in counts.most_common()]
+
+
+def _countries_named(
+    text: str, countries: list[dict[str, Any]], attackers: set[str]
+) -> list[Finding]:
+    """When no sentence reads as targeting a country: the countries the report names, by name
+    or adjective ("Venezuelan army computer"), other than as the attacker's, in the order
+    written, at a lower confidence."""
+    places = [(m["start"], c["id"], str(m["sentence"]), m["text"]) for c in countries
+              for m in c["mentions"]]  # fmt: skip
+    for start, end in sentences(text):
+        sentence = text[start:end]
+        for match in _ATTACKER_NAME.finditer(sentence):
+            country = DEMONYMS[" ".join(match.group(0).split()).casefold()]
+            places.append((start + match.start(), country, sentence, match.group(0)))
+    found: dict[str, Finding] = {}
+    for _, country, sentence, written in sorted(places, key=lambda p: p[0]):
+        at = sentence.find(written)
+        after = sentence[at + len(written) : at + len(written) + 40]
+        before = sentence[max(0, at - 40) : at]
+        if country in attackers or country in found or at < 0:
+            continue
+        if _ACTOR_AFTER.match(after) or _ACTOR_BEFORE.search(before):
+            continue
+        found[country] = Finding(country, COUNTRY_MENTIONED, " ".join(sentence.split()))
+    return list(found.values())
 
 
 def _actor_nexus(store: SQLiteStore | None, actor_ids: list[str]) -> dict[str, str]:
