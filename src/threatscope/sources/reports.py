@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from threatscope.actors.described_nexus import DEMONYMS
-from threatscope.attribution.named import _attributes, named_actors
+from threatscope.attribution.named import _DENIED, _attributes, named_actors
 from threatscope.attribution.victims import _ACTOR_AFTER, _ACTOR_BEFORE, victim_countries
 from threatscope.errors import InputError
 from threatscope.extract.document import _model_techniques, _technique_mentions
@@ -69,7 +69,7 @@ _INITIAL_ACCESS = frozenset(
 DATELINE, LATEST_DATE = 80, 50
 SECTOR_WITH_CUE, SECTOR_MENTIONED = 70, 40
 COUNTRY_VICTIM, COUNTRY_MENTIONED = 70, 40
-NAMED_ACTOR, ATTACKER_COUNTRY = 70, 50
+NAMED_ACTOR, ATTACKER_COUNTRY, ACTOR_MENTIONED = 70, 50, 40
 
 _MONTHS = {
     name: number
@@ -251,6 +251,8 @@ def report_incident(
         for actor in entities["actors"]
         if actor["id"] in named
     ]
+    if not actors and not attackers:
+        actors = _actors_mentioned(entities["actors"], store)
     if model is not None:
         found = _model_techniques(text, model)
     else:
@@ -279,6 +281,27 @@ def report_incident(
         techniques=techniques,
         cves=sorted(cves.values(), key=lambda f: f.value),
     )
+
+
+def _actors_mentioned(
+    mentioned: list[dict[str, Any]], store: SQLiteStore | None
+) -> list[Finding]:
+    """When the report attributes the activity to no one in so many words: the actor it names
+    most ("The hacking group Patchwork conducted…"), unless only ever in contrast ("unlike
+    APT28"), at a lower confidence."""
+    for actor in mentioned:
+        if not any(_plain_mention(m) for m in actor["mentions"]):
+            continue
+        nexus = _actor_nexus(store, [actor["id"]]).get(actor["id"])
+        value = {"id": actor["id"], "name": actor["name"], "nexus": nexus}
+        return [Finding(value, ACTOR_MENTIONED, _first_sentence(actor["mentions"]))]
+    return []
+
+
+def _plain_mention(mention: dict[str, Any]) -> bool:
+    sentence, written = str(mention.get("sentence") or ""), str(mention.get("text") or "")
+    at = sentence.find(written) if written else -1
+    return at >= 0 and not _DENIED.search(sentence[max(0, at - 80) : at])
 
 
 def _victim_sentence(mentions: list[dict[str, Any]]) -> str:
