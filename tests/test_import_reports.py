@@ -211,3 +211,33 @@ def test_latest_date_not_after_today_else_undated() -> None:
 def test_report_date_is_never_after_today(text: str) -> None:
     found = report_date(text, TODAY)
     assert found is None or date.fromisoformat(found.value) <= TODAY
+
+
+# -- the actor rule ------------------------------------------------------------------------------
+
+
+def _read(kb: Path, text: str) -> Any:
+    from threatscope.extract.entities import build_gazetteer
+    from threatscope.sources.reports import report_incident
+    from threatscope.store import open_store
+
+    with open_store(kb, create=False, read_only=True) as store:
+        return report_incident(text, "note.txt", "0" * 64, build_gazetteer(store), store)
+
+
+def test_actor_named_as_the_doer_counts_at_lower_confidence(kb: Path) -> None:
+    read = _read(kb, "The hacking group APT28 defaced the websites of ministries in Georgia.")
+    assert [(a.value["name"], a.value["nexus"], a.confidence) for a in read.actors] == [
+        ("APT28", "RU", 40)
+    ]
+    assert [(c.value, c.confidence) for c in read.countries] == [("GE", 70)]
+    assert [s.value for s in read.sectors] == ["government-national"]
+    assert read.nexus() == "RU"
+
+
+def test_actor_named_only_in_contrast_is_no_attribution(kb: Path) -> None:
+    read = _read(kb, "Unlike APT28, this new cluster stole data from banks in Brazil.")
+    assert read.actors == [] and read.nexus() is None
+    # "stole data from" is no targeting word of the victim rule: named, so less sure.
+    assert [(s.value, s.confidence) for s in read.sectors] == [("banking", 40)]
+    assert [(c.value, c.confidence) for c in read.countries] == [("BR", 40)]
