@@ -1,4 +1,4 @@
-"""`threatscope import reports`: hand-written reports (tests/fixtures/reports) become incidents
+"""`threatscope import reports`: hand-written reports (examples/reports) become incidents
 with exactly the fields their text states, and the landscape reads them."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from threatscope.cli import app
 from threatscope.sources.reports import report_date, report_files
 
-FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+FIXTURES = Path(__file__).resolve().parent.parent / "examples" / "reports"
 
 
 def run(db: Path, *args: str) -> Result:
@@ -87,7 +87,7 @@ def test_country_written_as_attacker_and_latest_date_when_first_paragraph_has_no
 ) -> None:
     incident = incidents(kb)["grid-attack.html"]
     assert summary(incident) == {
-        "date": "2024-07-05",  # the latest date; 1 January 2099 is after today
+        "date": "2025-02-05",  # the latest date; 1 January 2099 is after today
         "victims": [("UA", ["electricity"])],
         "initiators": [(None, "RU", "state-affiliated")],
         "techniques": [],

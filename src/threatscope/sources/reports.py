@@ -501,7 +501,8 @@ def load_reports(
 def _file_version(path: Path) -> str:
     """The file's modification time versions its objects (as `extract` does): importing an
     unchanged report again changes nothing, an edited one replaces what it said before."""
-    moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    # A clock set wrong can stamp a file in the future, which the store refuses as a version.
+    moment = min(datetime.fromtimestamp(path.stat().st_mtime, UTC), datetime.now(UTC))
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
