@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
@@ -241,3 +241,34 @@ def test_actor_named_only_in_contrast_is_no_attribution(kb: Path) -> None:
     # "stole data from" is no targeting word of the victim rule: named, so less sure.
     assert [(s.value, s.confidence) for s in read.sectors] == [("banking", 40)]
     assert [(c.value, c.confidence) for c in read.countries] == [("BR", 40)]
+
+
+_WORDS = [
+    "a", "b", " ", ".", ",", "-", "\n", "Russian ", "linked to ", "Iran", "banks ", "in France",
+    "unlike ", "targeted ", "CVE-2024-1234 ", "12 May 2024", "2023-02-30 ", "APT28",
+]  # fmt: skip
+_PROSE = st.lists(st.sampled_from(_WORDS), max_size=40).map("".join)
+
+
+@settings(deadline=None)  # the first example builds the gazetteer
+@given(_PROSE)
+def test_any_prose_reads_without_error_and_each_finding_quotes_the_text(text: str) -> None:
+    from threatscope.sources.reports import report_incident
+
+    read = report_incident(text, "x.txt", "0" * 64, _gazetteer(), None, today=TODAY)
+    flat = " ".join(text.split())
+    for finding in [*read.countries, *read.sectors, *read.attacker_countries, *read.cves]:
+        assert finding.sentence in flat
+    assert read.day is None or date.fromisoformat(read.day.value) <= TODAY
+
+
+def _gazetteer() -> Any:
+    from threatscope.extract.entities import build_gazetteer
+
+    global _GAZETTEER
+    if _GAZETTEER is None:
+        _GAZETTEER = build_gazetteer(None)
+    return _GAZETTEER
+
+
+_GAZETTEER: Any = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -198,11 +199,25 @@ def _first_paragraph_end(text: str) -> int:
     return len(text)
 
 
+class _Sentences:
+    """The sentence around any offset of one text, split once (a report with a thousand CVEs
+    must not be split a thousand times)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.bounds = list(sentences(text))
+        self.starts = [start for start, _ in self.bounds]
+
+    def at(self, offset: int) -> str:
+        index = bisect_right(self.starts, offset) - 1
+        if index < 0:
+            return ""
+        start, end = self.bounds[index]
+        return " ".join(self.text[start:end].split()) if offset < end else ""
+
+
 def _sentence_at(text: str, at: int) -> str:
-    for start, end in sentences(text):
-        if start <= at < end:
-            return " ".join(text[start:end].split())
-    return ""
+    return _Sentences(text).at(at)
 
 
 def _first_sentence(mentions: Iterable[dict[str, Any]]) -> str:
@@ -253,6 +268,7 @@ def report_incident(
     ]
     if not actors and not attackers:
         actors = _actors_mentioned(entities["actors"], store)
+    split = _Sentences(text)
     if model is not None:
         found = _model_techniques(text, model)
     else:
@@ -261,14 +277,14 @@ def report_incident(
         Finding(
             t["id"],
             round(100 * float(t["confidence"])),
-            _sentence_at(text, t["evidence"][0]["start"]) if t["evidence"] else "",
+            split.at(t["evidence"][0]["start"]) if t["evidence"] else "",
         )
         for t in found
     ]
     cves: dict[str, Finding] = {}
     for ioc in unique_iocs(extract_iocs(text, warninglists_check=False)):
         if ioc.type == "cve" and ioc.value not in cves:
-            cves[ioc.value] = Finding(ioc.value, 100, _sentence_at(text, ioc.start))
+            cves[ioc.value] = Finding(ioc.value, 100, split.at(ioc.start))
     return ReportIncident(
         file=file,
         sha256=sha256,
