@@ -76,6 +76,13 @@ def test_named_actor_report_gives_every_field_with_its_sentence(kb: Path) -> Non
     assert actor["sentence"].startswith("The intrusions are linked to Salt Typhoon")
     assert [c["value"] for c in evidence["victim_countries"]] == ["DE", "IT"]
     assert evidence["victim_countries"][0]["sentence"].startswith("Security researchers observed")
+    assert evidence["iocs"] == [
+        {
+            "value": {"type": "domain", "value": "telecom-sync.net"},
+            "confidence": 90,
+            "sentence": "Command and control ran through telecom-sync[.]net.",
+        }
+    ]
     file_reference = incident["external_references"][1]
     assert file_reference["source_name"] == "file"
     assert file_reference["description"].endswith("salt-typhoon-telecom.md")

@@ -12,7 +12,8 @@ from in `x_threatscope_evidence`):
 * initiator: the actors the report attributes the activity to (`attribution.named`), resolved
   against the knowledge base, so the actor's nexus follows through actor resolution; when it
   names none, a country it writes as the attacker's ("Chinese state-sponsored actors").
-* techniques, CVEs, and the file (path and SHA-256) as provenance.
+* techniques, CVEs, IOCs (those on no MISP warning list), and the file (path and SHA-256) as
+  provenance.
 
 The incident itself is built by `sources.incidents` like every other incident source's, keyed
 by the file's SHA-256: importing the same report twice names the same incident.
@@ -71,6 +72,7 @@ DATELINE, LATEST_DATE = 80, 50
 SECTOR_WITH_CUE, SECTOR_MENTIONED = 70, 40
 COUNTRY_VICTIM, COUNTRY_MENTIONED = 70, 40
 NAMED_ACTOR, ATTACKER_COUNTRY, ACTOR_MENTIONED = 70, 50, 40
+IOC_LISTED = 90  # written in the report and on no warning list; still the report's claim
 
 _MONTHS = {
     name: number
@@ -138,6 +140,7 @@ class ReportIncident:
     attacker_countries: list[Finding] = field(default_factory=list)  # value: {"country", "state"}
     techniques: list[Finding] = field(default_factory=list)
     cves: list[Finding] = field(default_factory=list)
+    iocs: list[Finding] = field(default_factory=list)  # value: {"type", "value"}
 
     def nexus(self) -> str | None:
         """The attacker's country: a named actor's nexus first, else the country written."""
@@ -282,9 +285,13 @@ def report_incident(
         for t in found
     ]
     cves: dict[str, Finding] = {}
-    for ioc in unique_iocs(extract_iocs(text, warninglists_check=False)):
-        if ioc.type == "cve" and ioc.value not in cves:
-            cves[ioc.value] = Finding(ioc.value, 100, split.at(ioc.start))
+    iocs: list[Finding] = []
+    for ioc in unique_iocs(extract_iocs(text)):
+        if ioc.type == "cve":
+            cves.setdefault(ioc.value, Finding(ioc.value, 100, split.at(ioc.start)))
+        elif not ioc.warninglists:  # a public resolver or a top site is no indicator
+            value = {"type": str(ioc.type), "value": ioc.value}
+            iocs.append(Finding(value, IOC_LISTED, split.at(ioc.start)))
     return ReportIncident(
         file=file,
         sha256=sha256,
@@ -296,6 +303,7 @@ def report_incident(
         attacker_countries=attackers,
         techniques=techniques,
         cves=sorted(cves.values(), key=lambda f: f.value),
+        iocs=iocs,
     )
 
 
@@ -480,6 +488,7 @@ def report_objects(
         "actors": [a.as_dict() for a in report.actors],
         "attacker_countries": [c.as_dict() for c in report.attacker_countries],
         "cves": [c.as_dict() for c in report.cves],
+        "iocs": [i.as_dict() for i in report.iocs],
     }
     return objects
 
