@@ -194,7 +194,7 @@ def import_(
     path: Annotated[Path | None, typer.Argument(help="File or directory to import.")] = None,
     more_paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="`import reports`: more report files or directories.", hidden=True),
+        typer.Argument(help="`import reports`: more report files or directories."),
     ] = None,
     mapping: Annotated[
         Path | None,
