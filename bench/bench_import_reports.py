@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_import_reports.py [--db KB] [--csv EUREPOC_GLOBAL_DB]
 
 Ground truth: the EuRepoC Global Database 1.1, each incident's `description` read by the same
-code `import reports` runs on a report file (sources/reports.report_incident), against what
+code `import reports` runs on a report file (sources/report_incidents.py), against what
 EuRepoC's coders recorded, as the `eurepoc` importer maps it: receiver category/sub-category
 onto our sector taxonomy, receiver country, and initiator country. Split: the test half is the
 incidents whose EuRepoC ID has an odd CRC-32 (`zlib.crc32(ID)`); the rules were written without
@@ -35,7 +35,7 @@ from typing import Any
 from threatscope.extract.entities import build_gazetteer
 from threatscope.ingest import run_import
 from threatscope.sources.eurepoc import load_eurepoc
-from threatscope.sources.reports import report_incident
+from threatscope.sources.report_incidents import report_incident
 from threatscope.store import open_store
 from threatscope.taxonomy import sectors
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from threatscope.cli import app
-from threatscope.sources.reports import report_date, report_files
+from threatscope.sources.report_incidents import report_date, report_files
 
 FIXTURES = Path(__file__).resolve().parent.parent / "examples" / "reports"
 
@@ -225,7 +225,7 @@ def test_report_date_is_never_after_today(text: str) -> None:
 
 def _read(kb: Path, text: str) -> Any:
     from threatscope.extract.entities import build_gazetteer
-    from threatscope.sources.reports import report_incident
+    from threatscope.sources.report_incidents import report_incident
     from threatscope.store import open_store
 
     with open_store(kb, create=False, read_only=True) as store:
@@ -260,7 +260,7 @@ _PROSE = st.lists(st.sampled_from(_WORDS), max_size=40).map("".join)
 @settings(deadline=None)  # the first example builds the gazetteer
 @given(_PROSE)
 def test_any_prose_reads_without_error_and_each_finding_quotes_the_text(text: str) -> None:
-    from threatscope.sources.reports import report_incident
+    from threatscope.sources.report_incidents import report_incident
 
     read = report_incident(text, "x.txt", "0" * 64, _gazetteer(), None, today=TODAY)
     flat = " ".join(text.split())
@@ -279,3 +279,10 @@ def _gazetteer() -> Any:
 
 
 _GAZETTEER: Any = None
+
+
+def test_report_suffixes_are_ones_extract_reads() -> None:
+    from threatscope.extract.text import SUFFIXES
+    from threatscope.sources.reports import REPORT_SUFFIXES
+
+    assert REPORT_SUFFIXES <= SUFFIXES

@@ -268,7 +268,7 @@ def import_(
 def _load_reports(paths: list[Path]) -> tuple[Path, list[dict[str, Any]]]:
     """`import reports`: actors resolve against the knowledge base when there is one (opened
     read-only while reading; nothing is written before every file has been read)."""
-    from threatscope.sources.reports import load_reports
+    from threatscope.sources.report_incidents import load_reports
 
     store: Store | None = None
     with _errors():
