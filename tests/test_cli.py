@@ -229,7 +229,9 @@ def test_import_misp_galaxy_without_path_uses_the_packaged_galaxy(db_path: Path)
 
 def test_sources_json_lists_the_builtin_sources(tmp_path: Path) -> None:
     sources = ok_json(tmp_path / "unused.db", "sources")
-    assert sorted(sources) == ["attack", "eurepoc", "kev", "misp-galaxy", "stix", "table"]
+    assert sorted(sources) == [
+        "attack", "eurepoc", "kev", "misp-galaxy", "reports", "stix", "table"
+    ]  # fmt: skip
     assert all(isinstance(summary, str) and summary for summary in sources.values())
 
 
@@ -431,6 +433,6 @@ def test_unknown_source_names_the_known_ones(small_db: Path, tmp_path: Path) -> 
     result = run(small_db, "import", "nosuch", str(tmp_path))
     assert result.exit_code == 2
     assert stderr_lines(result.stderr) == [
-        "error: unknown source 'nosuch'; known sources: attack, eurepoc, kev, misp-galaxy, stix,"
-        " table"
+        "error: unknown source 'nosuch'; known sources: attack, eurepoc, kev, misp-galaxy,"
+        " reports, stix, table"
     ]

@@ -192,6 +192,10 @@ def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
 def import_(
     source: Annotated[str, typer.Argument(help="Source name: see `threatscope sources`.")],
     path: Annotated[Path | None, typer.Argument(help="File or directory to import.")] = None,
+    more_paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="`import reports`: more report files or directories."),
+    ] = None,
     mapping: Annotated[
         Path | None,
         typer.Option("--mapping", help="Mapping file for `import table` (TOML; see README)."),
@@ -214,8 +218,14 @@ def import_(
     """Import a file or directory through one source, in one transaction."""
     with _errors():
         rejects = _bad_row_policy(on_bad_row, rejects_file)
-    with _errors(), err.status(literal(f"Reading {path or source}…"), spinner="dots"):
-        resolved, objects = load_source(source, path, mapping, rejects)
+    if source == "reports":
+        resolved, objects = _load_reports([p for p in (path, *(more_paths or ())) if p])
+    else:
+        with _errors():
+            if more_paths:
+                raise ConfigError(f"source {source!r} takes one PATH")
+        with _errors(), err.status(literal(f"Reading {path or source}…"), spinner="dots"):
+            resolved, objects = load_source(source, path, mapping, rejects)
     with _store(create=True) as store:
         progress, update = _write_progress(f"Storing {len(objects)} objects")
         with progress:
@@ -253,6 +263,29 @@ def import_(
         out.print(f"Skipped {len(skipped)} bad rows:", highlight=False)
         for row in skipped:
             out.print(f"  row {row['row']}: {row['reason']}", markup=False, highlight=False)
+
+
+def _load_reports(paths: list[Path]) -> tuple[Path, list[dict[str, Any]]]:
+    """`import reports`: actors resolve against the knowledge base when there is one (opened
+    read-only while reading; nothing is written before every file has been read)."""
+    from threatscope.sources.report_incidents import load_reports
+
+    store: Store | None = None
+    with _errors():
+        if not paths:
+            raise ConfigError("source 'reports' needs a PATH (report files or directories)")
+        if Path(sqlite_path(State.db)).is_file():
+            store = open_store(State.db, create=False, read_only=True)
+        classifier = _technique_model(None)
+    try:
+        progress, update = _write_progress("Reading reports")
+        with _errors(), progress:
+            objects = load_reports(paths, store, classifier, progress=update)
+    finally:
+        if store is not None:
+            store.close()
+    resolved = [p.resolve() for p in paths]
+    return (resolved[0] if len(resolved) == 1 else Path(os.path.commonpath(resolved))), objects
 
 
 def _bad_row_policy(on_bad_row: str, rejects_file: Path | None) -> list[RejectedRow] | None:

@@ -5,6 +5,7 @@ from threatscope.sources import (  # noqa: F401  (registration)
     eurepoc,
     kev,
     misp_galaxy,
+    reports,
     stix_bundle,
     table,
 )
