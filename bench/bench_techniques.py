@@ -162,7 +162,7 @@ def _micro_macro(result: dict[str, Any]) -> dict[str, Any]:
 
 def _table(results: dict[str, Any]) -> str:
     lines = [
-        "dataset      view           docs  shipped(doc/micro)  baseline(doc/micro)"
+        "dataset      view            docs  shipped(doc/micro)  baseline(doc/micro)"
         "  diff per-doc F1 [95% CI]"
     ]
     for dataset in ("annoctr_dev", "tram2_cv"):
@@ -174,7 +174,7 @@ def _table(results: dict[str, Any]) -> str:
             s, b, d = row["shipped"], row["baseline"], row["per_doc_f1_difference"]
             mark = "*" if view.endswith(table["label_level"]) else " "
             lines.append(
-                f"{dataset:<12} {view:<13}{mark} {table['documents']:>4}"
+                f"{dataset:<12} {view:<14}{mark} {table['documents']:>4}"
                 f"  {s['per_doc_f1']:.3f} / {s['micro_f1']:.3f}    "
                 f"  {b['per_doc_f1']:.3f} / {b['micro_f1']:.3f}     "
                 f"  {d['mean_difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
