@@ -180,6 +180,25 @@ def test_attribute_text_and_eval_techniques_json(trained: dict[str, Any]) -> Non
         )  # fmt: skip
         assert evaluation["dataset"] == dataset
         assert evaluation["threshold"] == trained["info"]["threshold"]
+        if dataset != "annoctr-train-cv":  # recorded CV figures have no views
+            _assert_every_view(evaluation, dataset)
+    dev = run(db, "eval", "techniques", "--model", model, "--data", data)  # annoctr-dev
+    assert dev.exit_code == 0, dev.output
+    assert "annoctr-dev parent: per-document F1" in dev.stdout
+    assert "(the level this dataset labels)" in dev.stdout
+
+
+def _assert_every_view(evaluation: dict[str, Any], dataset: str) -> None:
+    """`eval techniques --json` prints the exact, parent and closed-set views (issue 12)."""
+    assert set(evaluation["views"]) == {"exact", "parent", "closed_exact", "closed_parent"}
+    # AnnoCTR links parent techniques; TRAM2 labels sub-techniques too.
+    assert evaluation["label_level"] == ("parent" if dataset == "annoctr-dev" else "exact")
+    assert evaluation["label_space"] > 0
+    for view in evaluation["views"].values():
+        assert set(view) == {"micro", "macro", "documents", "per_document_f1"}
+        assert set(view["micro"]) == set(view["macro"]) == {"precision", "recall", "f1"}
+        assert len(view["per_document_f1"]) == view["documents"] == evaluation["documents"]
+    assert evaluation["views"]["exact"]["micro"] == evaluation["micro"]
 
 
 def test_a_model_saved_with_numpy_values_still_serialises(

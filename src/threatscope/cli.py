@@ -875,7 +875,8 @@ def eval_techniques(
     data: Annotated[Path | None, typer.Option("--data", help="Shared data dir.")] = None,
     json: JsonOption = False,
 ) -> None:
-    """Per-document precision, recall and F1 (micro and macro) of the technique classifier."""
+    """Per-document precision, recall and F1 (micro and macro) of the technique classifier,
+    at exact and parent level and closed-set (`--json` prints every view)."""
     from threatscope.extract.evaluate import evaluate_techniques
     from threatscope.extract.techniques import load_model
 
@@ -898,6 +899,13 @@ def eval_techniques(
                 f" recall {figures['recall']:.3f} F1 {figures['f1']:.3f}",
                 highlight=False,
             )
+    for view, scores in (result.get("views") or {}).items():
+        level = " (the level this dataset labels)" if view == result.get("label_level") else ""
+        out.print(
+            f"{dataset} {view}: per-document F1 {scores['macro']['f1']:.3f}"
+            f" micro F1 {scores['micro']['f1']:.3f}{level}",
+            highlight=False,
+        )
 
 
 @app.command("extract")
