@@ -31,6 +31,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from threatscope.extract.name_automaton import NameAutomaton
 from threatscope.names import normalise_name
 
 __all__ = ["Entry", "Gazetteer", "Mention", "sentences"]
@@ -70,6 +71,13 @@ _LIST_GAP = re.compile(r"\s*(?:,|/|&|,?\s*\b(?:and|or|as well as|plus)\b)\s*", r
 # Characters that glue a token to an identifier, a path or a defanged indicator around it.
 _GLUED_BEFORE = frozenset(".\\/@_[:=$%")
 _GLUED_AFTER = frozenset("\\/@_[=")
+# A token (one per run of token characters, from its first letter or digit to its last) that is
+# all lower-case letters and not glued: neither the character before it is in _GLUED_BEFORE nor
+# the one after it in _GLUED_AFTER. Possessive, so that a long run of dots is read once.
+_PROSE_LOWER_WORD = re.compile(
+    r"(?<![A-Za-z0-9._\-'])[._\-']*+(?<![.\\/@_\[:=$%])([a-z]++)(?![\\/@_\[=])"
+    r"[._\-']*+(?![A-Za-z0-9._\-'])"
+)
 
 
 @dataclass(frozen=True)
@@ -119,23 +127,25 @@ class Gazetteer:
             if not any(e.kind == entry.kind and e.key == entry.key for e in bucket):
                 bucket.append(entry)
         self._common = common_words or set()
+        self._automaton = NameAutomaton(self._by_norm)
 
     def __len__(self) -> int:
         return len(self._by_norm)
 
     def find(self, text: str, kinds: set[str] | None = None) -> list[Mention]:
-        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
-        words = [text[s:e].casefold() for s, e in tokens]
-        lower_words = _prose_lower_words(text, tokens)
+        tokens = [match.span() for match in _TOKEN.finditer(text)]
+        words = _Words(text, tokens)
+        lower_words: set[str] | None = None  # built on first need
         bounds = _Sentences(text)
         mentions: list[Mention] = []
         # Software named by an ordinary word, waiting for a list neighbour to vouch for it.
         pending: list[tuple[int, int, list[Entry]]] = []
-        i = 0
-        while i < len(tokens):
-            matched = 0
+        next_token = 0
+        for i, sizes in self._candidates(text, tokens):
+            if i < next_token:
+                continue  # inside a longer name found before
             # Longest match first, so "Lazarus Group" beats "Lazarus".
-            for size in range(min(_MAX_TOKENS, len(tokens) - i), 0, -1):
+            for size in sizes:
                 start, end = tokens[i][0], tokens[i + size - 1][1]
                 if _glued(text, start, end):
                     continue
@@ -144,13 +154,17 @@ class Gazetteer:
                 if not entries:
                     continue
                 entries = [e for e in entries if kinds is None or e.kind in kinds]
-                following = words[i + size] if i + size < len(words) else ""
+                following = words[i + size] if i + size < len(tokens) else ""
                 entries = [
                     e
                     for e in entries
                     if not self._place_not_software(e, surface, size, following)
                 ]
-                plausible = [e for e in entries if self._plausible(e, surface, size, lower_words)]
+                if lower_words is None and entries:
+                    lower_words = _prose_lower_words(text)
+                plausible = [
+                    e for e in entries if self._plausible(e, surface, size, lower_words or set())
+                ]
                 if not plausible:
                     ordinary = [e for e in entries if self._ordinary_software(e, surface, size)]
                     if ordinary and _software_context(words, i, size):
@@ -164,12 +178,32 @@ class Gazetteer:
                     Mention(e.kind, e.key, e.name, surface, start, end, sentence)
                     for e in plausible
                 )
-                matched = size
+                next_token = i + size
                 break
-            i += matched or 1
         if pending:
             mentions = _vouched(text, tokens, bounds, mentions, pending)
         return mentions
+
+    def _candidates(
+        self, text: str, tokens: list[tuple[int, int]]
+    ) -> list[tuple[int, list[int]]]:
+        """(first token, sizes longest first) of each n-gram of at most `_MAX_TOKENS` tokens
+        whose normalisation may be a known name, in token order."""
+        spans = self._automaton.spans(text)
+        if spans is None:  # no exact normalised stream: every n-gram is a candidate
+            return [
+                (i, list(range(min(_MAX_TOKENS, len(tokens) - i), 0, -1)))
+                for i in range(len(tokens))
+            ]
+        token_at_start = {start: i for i, (start, _) in enumerate(tokens)}
+        token_at_end = {end: i for i, (_, end) in enumerate(tokens)}
+        sizes: dict[int, list[int]] = {}
+        for start, end in spans:
+            first = token_at_start.get(start)
+            last = token_at_end.get(end)
+            if first is not None and last is not None and 0 <= last - first < _MAX_TOKENS:
+                sizes.setdefault(first, []).append(last - first + 1)
+        return [(i, sorted(set(sizes[i]), reverse=True)) for i in sorted(sizes)]
 
     def _place_not_software(self, entry: Entry, surface: str, size: int, following: str) -> bool:
         if entry.kind not in ("malware", "tool") or size != 1:
@@ -232,18 +266,35 @@ def _glued(text: str, start: int, end: int) -> bool:
     )
 
 
-def _prose_lower_words(text: str, tokens: list[tuple[int, int]]) -> set[str]:
-    """Lower-case words of the document's prose: not parts of indicators, paths or code."""
-    return {
-        text[s:e]
-        for s, e in tokens
-        if text[s:e].islower() and text[s:e].isalpha() and not _glued(text, s, e)
-    }
+def _prose_lower_words(text: str) -> set[str]:
+    """Lower-case words of the document's prose: not parts of indicators, paths or code.
+
+    A token that is all lower-case letters, not glued to what stands around it, found by one
+    regular expression rather than by a Python test of every token."""
+    return set(_PROSE_LOWER_WORD.findall(text))
 
 
-def _software_context(words: list[str], i: int, size: int) -> bool:
+class _Words:
+    """The case-folded tokens of a text, folded on demand: only tokens around a name are read."""
+
+    def __init__(self, text: str, tokens: list[tuple[int, int]]) -> None:
+        self._text = text
+        self._tokens = tokens
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __getitem__(self, index: int) -> str:
+        start, end = self._tokens[index]
+        return self._text[start:end].casefold()
+
+    def span(self, first: int, stop: int) -> list[str]:
+        return [self[i] for i in range(max(first, 0), min(stop, len(self._tokens)))]
+
+
+def _software_context(words: _Words, i: int, size: int) -> bool:
     before = words[i - 1] if i > 0 else ""
-    after = words[i + size : i + size + 2]
+    after = words.span(i + size, i + size + 2)
     return (
         before in _USE_VERBS
         or (bool(after) and after[0] in _TOOL_CUES)
