@@ -17,13 +17,14 @@ galaxy "includes malware", the malware galaxies do not include plain tools.
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pycountry
 
 from threatscope.actors.described_nexus import DEMONYMS
@@ -79,9 +80,13 @@ _CALENDAR = {
 
 
 def _galaxy_path(name: str) -> Path:
-    import pymispgalaxies
-
-    return Path(pymispgalaxies.__file__).parent / "data/misp-galaxy/clusters" / name
+    # Found without importing pymispgalaxies, which imports jsonschema (a fifth of a second
+    # of every `extract`) to validate what we only read.
+    spec = importlib.util.find_spec("pymispgalaxies")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("pymispgalaxies")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "data/misp-galaxy/clusters" / name
 
 
 def _kb_entries(store: SQLiteStore) -> tuple[list[Entry], dict[str, Entry]]:
@@ -122,7 +127,7 @@ class _Cluster:
 def _galaxy_clusters() -> list[_Cluster]:
     clusters = []
     for file, kind in _GALAXIES:
-        doc = json.loads(_galaxy_path(file).read_text(encoding="utf-8"))
+        doc = orjson.loads(_galaxy_path(file).read_bytes())  # 4x the json module's speed
         for value in doc.get("values", ()):
             meta = value.get("meta") or {}
             names = [

@@ -27,11 +27,14 @@ stands in a list with software found on its own ("Mimikatz and Cobalt Strike").
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from threatscope.extract.name_automaton import NameAutomaton
+from threatscope.extract.token_spans import text_codes, token_spans
 from threatscope.names import normalise_name
 
 __all__ = ["Entry", "Gazetteer", "Mention", "sentences"]
@@ -133,7 +136,9 @@ class Gazetteer:
         return len(self._by_norm)
 
     def find(self, text: str, kinds: set[str] | None = None) -> list[Mention]:
-        tokens = [match.span() for match in _TOKEN.finditer(text)]
+        codes = text_codes(text)
+        starts, ends = token_spans(codes)
+        tokens = list(zip(starts.tolist(), ends.tolist(), strict=True))
         words = _Words(text, tokens)
         lower_words: set[str] | None = None  # built on first need
         bounds = _Sentences(text)
@@ -141,7 +146,7 @@ class Gazetteer:
         # Software named by an ordinary word, waiting for a list neighbour to vouch for it.
         pending: list[tuple[int, int, list[Entry]]] = []
         next_token = 0
-        for i, sizes in self._candidates(text, tokens):
+        for i, sizes in self._candidates(text, codes, starts, ends):
             if i < next_token:
                 continue  # inside a longer name found before
             # Longest match first, so "Lazarus Group" beats "Lazarus".
@@ -185,25 +190,29 @@ class Gazetteer:
         return mentions
 
     def _candidates(
-        self, text: str, tokens: list[tuple[int, int]]
+        self, text: str, codes: np.ndarray, starts: np.ndarray, ends: np.ndarray
     ) -> list[tuple[int, list[int]]]:
         """(first token, sizes longest first) of each n-gram of at most `_MAX_TOKENS` tokens
         whose normalisation may be a known name, in token order."""
-        spans = self._automaton.spans(text)
+        spans = self._automaton.spans(text, codes)
         if spans is None:  # no exact normalised stream: every n-gram is a candidate
             return [
-                (i, list(range(min(_MAX_TOKENS, len(tokens) - i), 0, -1)))
-                for i in range(len(tokens))
+                (i, list(range(min(_MAX_TOKENS, len(starts) - i), 0, -1)))
+                for i in range(len(starts))
             ]
-        token_at_start = {start: i for i, (start, _) in enumerate(tokens)}
-        token_at_end = {end: i for i, (_, end) in enumerate(tokens)}
-        sizes: dict[int, list[int]] = {}
-        for start, end in spans:
-            first = token_at_start.get(start)
-            last = token_at_end.get(end)
-            if first is not None and last is not None and 0 <= last - first < _MAX_TOKENS:
-                sizes.setdefault(first, []).append(last - first + 1)
-        return [(i, sorted(set(sizes[i]), reverse=True)) for i in sorted(sizes)]
+        span_starts, span_ends = spans
+        if not len(span_starts) or not len(starts):
+            return []
+        # Token indices of the spans that start where a token starts and end where one ends.
+        first = np.minimum(np.searchsorted(starts, span_starts), len(starts) - 1)
+        last = np.minimum(np.searchsorted(ends, span_ends), len(ends) - 1)
+        size = last - first + 1
+        keep = (starts[first] == span_starts) & (ends[last] == span_ends)
+        keep &= (size >= 1) & (size <= _MAX_TOKENS)
+        sizes: dict[int, set[int]] = {}
+        for i, n in zip(first[keep].tolist(), size[keep].tolist(), strict=True):
+            sizes.setdefault(i, set()).add(n)
+        return [(i, sorted(sizes[i], reverse=True)) for i in sorted(sizes)]
 
     def _place_not_software(self, entry: Entry, surface: str, size: int, following: str) -> bool:
         if entry.kind not in ("malware", "tool") or size != 1:
@@ -316,13 +325,12 @@ def _vouched(
     can vouch: each name vouched for is a worklist item whose neighbours are looked at once,
     rather than every pending name against every software name until nothing changes.
     """
-    token_at_start = {start: i for i, (start, _) in enumerate(tokens)}
-    token_at_end = {end: i for i, (_, end) in enumerate(tokens)}
     waiting = {i: (size, entries) for i, size, entries in pending}
     # Software as token ranges [first, last]; a pending name is one token (size 1), but sizes
     # are kept general.
+    # Mentions start and end where tokens do: their token indices by bisection.
     work = [
-        (token_at_start[m.start], token_at_end[m.end])
+        (bisect_left(tokens, (m.start,)), bisect_left(tokens, m.end, key=_token_end))
         for m in mentions
         if m.kind in ("malware", "tool")
     ]
@@ -338,6 +346,10 @@ def _vouched(
             )
             work.append((i, i + size - 1))
     return sorted(mentions, key=lambda m: m.start)
+
+
+def _token_end(token: tuple[int, int]) -> int:
+    return token[1]
 
 
 def _list_neighbours(

@@ -38,23 +38,23 @@ class NameAutomaton:
         if not self._empty:
             self._automaton.make_automaton()
 
-    def spans(self, text: str) -> list[tuple[int, int]] | None:
-        """(start, end) of every span of `text` whose normalisation is a name, where the span
+    def spans(self, text: str, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(starts, ends) of every span of `text` whose normalisation is a name, where the span
         starts and ends at a character that normalises to itself (an ASCII letter or digit):
-        tokens start and end so. None when the text has no exact normalised stream."""
+        tokens start and end so. `codes`: the text's code points. None when the text has no
+        exact normalised stream."""
+        empty = np.zeros(0, dtype=np.int64)
         if self._empty or not text:
-            return []
-        stream = _Stream.of(text)
+            return empty, empty
+        stream = _Stream.of(text, codes)
         if stream is None:
             return None
         found = list(self._automaton.iter(stream.normalised))
         if not found:
-            return []
+            return empty, empty
         ends = np.fromiter((end for end, _ in found), dtype=np.int64, count=len(found))
         lengths = np.fromiter((length for _, length in found), dtype=np.int64, count=len(found))
-        starts = stream.source[ends + 1 - lengths].tolist()
-        stops = (stream.source[ends] + 1).tolist()
-        return list(zip(starts, stops, strict=True))
+        return stream.source[ends + 1 - lengths], stream.source[ends] + 1
 
 
 class _Stream:
@@ -65,8 +65,7 @@ class _Stream:
         self.source = source
 
     @classmethod
-    def of(cls, text: str) -> _Stream | None:
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    def of(cls, text: str, codes: np.ndarray) -> _Stream | None:
         if text.isascii():
             lengths = _ASCII_LENGTHS[codes]
             return cls(text.translate(_ASCII), np.flatnonzero(lengths))
