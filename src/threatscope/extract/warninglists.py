@@ -162,14 +162,12 @@ def _lookup(category: Category, value: str) -> tuple[str, ...]:
         suffixes = _suffixes(host)
     hostname_lists = index.hostname.get(category, []) if suffixes else []
     exact_lists = index.exact.get(category, [])
-    if hostname_lists or exact_lists:
-        rows = loaded.rows(probes + suffixes)
-        for name, list_id in hostname_lists:
-            if any((suffix, list_id) in rows for suffix in suffixes):
-                names.add(name)
-        for name, list_id in exact_lists:
-            if any((probe, list_id) in rows for probe in probes):
-                names.add(name)
+    rows = loaded.rows(probes + suffixes) if hostname_lists or exact_lists else set()
+    if rows:  # most indicators are on no list: nothing to sort out
+        in_hostname_lists = {list_id for entry, list_id in rows if entry in suffixes}
+        in_exact_lists = {list_id for entry, list_id in rows if entry in probes}
+        names.update(name for name, list_id in hostname_lists if list_id in in_hostname_lists)
+        names.update(name for name, list_id in exact_lists if list_id in in_exact_lists)
     for substring_list in index.substring.get(category, ()):
         if substring_list.found_in(value):
             names.add(substring_list.name)
