@@ -9,7 +9,8 @@ keep it in the user's cache as an SQLite file:
   probed with the value, and for hostname lists with each of its parent domains. Opening the
   file reads none of them, so a process pays for the few values its report holds, not for
   loading millions of entries (issue 12: that load was most of `extract`'s own start-up);
-- `cidr` lists: per list, merged integer ranges searched with bisect;
+- `cidr` lists: per list, its single addresses as rows of that table, and its blocks as merged
+  integer ranges searched with bisect;
 - `substring` lists: per list, an Aho-Corasick automaton of its entries;
 - `regex` lists: compiled.
 The small structures (CIDR, substring, regex, which list is which) are pickled into the file.
@@ -74,26 +75,37 @@ _Ranges = tuple[list[int], list[int]]
 @dataclass
 class _CidrList:
     name: str
-    # Most entries are single addresses: kept as strings, they need no parsing at load time.
-    addresses: frozenset[str]
+    # Most entries are single addresses: rows of the entries table under this id, as strings
+    # (no parsing at build time, nothing to load at open time).
+    list_id: int
     ranges: dict[int, _Ranges]  # IP version -> (starts, ends), merged and sorted
 
-    def contains(self, value: str, version: int, first: int, last: int) -> bool:
-        if value in self.addresses:
-            return True
+    def spans(self, version: int, first: int, last: int) -> bool:
         starts, ends = self.ranges[version]
         i = bisect_right(starts, first) - 1
         return i >= 0 and last <= ends[i]
 
 
-@dataclass
 class _SubstringList:
-    name: str
-    entries: ahocorasick.Automaton  # every non-empty entry
+    """Entries searched for inside a value, all at once, by an Aho-Corasick automaton built on
+    first use (a pickled automaton is many times the size of its entries)."""
+
+    def __init__(self, name: str, entries: frozenset[str]) -> None:
+        self.name = name
+        self.entries = entries
+        self._automaton: ahocorasick.Automaton | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"name": self.name, "entries": self.entries}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["name"], state["entries"])  # type: ignore[misc]
 
     def found_in(self, value: str) -> bool:
+        if self._automaton is None:
+            self._automaton = _automaton(self.entries)
         # An automaton with no entry is never made, and cannot be searched.
-        return len(self.entries) > 0 and next(self.entries.iter(value), None) is not None
+        return len(self._automaton) > 0 and next(self._automaton.iter(value), None) is not None
 
 
 @dataclass
@@ -148,11 +160,6 @@ def _lookup(category: Category, value: str) -> tuple[str, ...]:
     loaded = _get_index()
     index = loaded.index
     names: set[str] = set()
-    if category == "ip":
-        network = _parse_network(value)
-        if network is not None:
-            version, first, last = network
-            names.update(c.name for c in index.cidr if c.contains(value, version, first, last))
     probes = [value]
     suffixes: list[str] = []
     if category in ("domain", "url"):
@@ -162,7 +169,16 @@ def _lookup(category: Category, value: str) -> tuple[str, ...]:
         suffixes = _suffixes(host)
     hostname_lists = index.hostname.get(category, []) if suffixes else []
     exact_lists = index.exact.get(category, [])
-    rows = loaded.rows(probes + suffixes) if hostname_lists or exact_lists else set()
+    cidr_lists = index.cidr if category == "ip" else []
+    rows = loaded.rows(probes + suffixes) if hostname_lists or exact_lists or cidr_lists else set()
+    network = _parse_network(value) if cidr_lists else None
+    if network is not None:
+        version, first, last = network
+        names.update(
+            c.name
+            for c in cidr_lists
+            if (value, c.list_id) in rows or c.spans(version, first, last)
+        )
     if rows:  # most indicators are on no list: nothing to sort out
         in_hostname_lists = {list_id for entry, list_id in rows if entry in suffixes}
         in_exact_lists = {list_id for entry, list_id in rows if entry in probes}
@@ -210,7 +226,7 @@ def _get_index() -> _Loaded:
 
 
 # Bump when _Index or anything it holds changes shape: old cache files are then ignored.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 4
 
 
 def _cache_path() -> Path:
@@ -273,7 +289,11 @@ def _build(raw_lists: list[dict[str, Any]], database: sqlite3.Connection) -> _In
         categories = {c for a in attributes for c in _ATTRIBUTE_CATEGORIES.get(a, ())}
         if kind == "cidr":
             if "ip" in categories:
-                index.cidr.append(_cidr_list(name, raw["list"]))
+                cidr_list, addresses = _cidr_list(name, list_id, raw["list"])
+                index.cidr.append(cidr_list)
+                database.executemany(
+                    "INSERT INTO loading VALUES (?, ?)", ((entry, list_id) for entry in addresses)
+                )
             continue
         if kind == "hostname":
             categories.discard("ip")
@@ -288,9 +308,7 @@ def _build(raw_lists: list[dict[str, Any]], database: sqlite3.Connection) -> _In
             elif kind == "hostname":
                 index.hostname.setdefault(category, []).append((name, list_id))
             elif kind == "substring":
-                index.substring.setdefault(category, []).append(
-                    _SubstringList(name, _automaton(entries))
-                )
+                index.substring.setdefault(category, []).append(_SubstringList(name, entries))
             elif kind == "regex":
                 for entry in raw["list"]:
                     pattern = _misp_regex(str(entry))
@@ -351,7 +369,8 @@ def _misp_regex(entry: str) -> re.Pattern[str] | None:
         return None
 
 
-def _cidr_list(name: str, entries: list[Any]) -> _CidrList:
+def _cidr_list(name: str, list_id: int, entries: list[Any]) -> tuple[_CidrList, set[str]]:
+    """The list's blocks as merged ranges, and its single addresses as written."""
     addresses: set[str] = set()
     spans: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
     for entry in map(str.strip, map(str, entries)):
@@ -361,7 +380,7 @@ def _cidr_list(name: str, entries: list[Any]) -> _CidrList:
         network = _parse_network(entry)
         if network is not None:
             spans[network[0]].append(network[1:])
-    return _CidrList(name, frozenset(addresses), _merged_ranges(spans))
+    return _CidrList(name, list_id, _merged_ranges(spans)), addresses
 
 
 def _merged_ranges(spans: dict[int, list[tuple[int, int]]]) -> dict[int, _Ranges]:
