@@ -16,6 +16,7 @@ from threatscope.extract.gazetteer import (
     Gazetteer,
     _prose_lower_words,
 )
+from threatscope.extract.name_automaton import _Stream
 from threatscope.extract.token_spans import text_codes, token_spans
 from threatscope.names import normalise_name
 
@@ -102,3 +103,14 @@ def test_prose_lower_words_are_unglued_lower_case_tokens(text: str) -> None:
         if re.fullmatch("[a-z]+", word) and not glued:
             expected.add(word)
     assert _prose_lower_words(text) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ9 .-_é\u00e9ﬁ中😀Ж\x7f\x80\u0301", max_size=30))
+def test_normalised_stream_is_each_character_normalised(text: str) -> None:
+    stream = _Stream.of(text, text_codes(text))
+    assert stream is not None
+    assert stream.normalised == "".join(normalise_name(char) for char in text)
+    assert [
+        normalise_name(text[i]) for i in stream.source.tolist()
+    ] == [normalise_name(text[i]) for i in range(len(text)) for _ in normalise_name(text[i])]
