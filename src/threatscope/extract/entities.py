@@ -17,6 +17,7 @@ galaxy "includes malware", the malware galaxies do not include plain tools.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 from collections import defaultdict
@@ -29,6 +30,7 @@ import pycountry
 
 from threatscope.actors.described_nexus import DEMONYMS
 from threatscope.countries import country_name
+from threatscope.extract import gazetteer_cache
 from threatscope.extract.gazetteer import Entry, Gazetteer, Mention
 from threatscope.names import normalise_name
 from threatscope.store.sqlite import SQLiteStore
@@ -89,28 +91,35 @@ def _galaxy_path(name: str) -> Path:
     return package / "data/misp-galaxy/clusters" / name
 
 
+_ACTOR_NAMES = (
+    "SELECT a.alias, m.actor_id, ac.name FROM aliases a"
+    " JOIN actor_members m ON m.object_id = a.object_id"
+    " JOIN actors ac ON ac.id = m.actor_id"
+    " WHERE NOT EXISTS (SELECT 1 FROM external_ids e JOIN actor_members o"
+    "  ON o.object_id = e.object_id WHERE e.external_id = a.alias)"
+    " UNION SELECT e.external_id, m.actor_id, ac.name FROM external_ids e"
+    " JOIN actor_members m ON m.object_id = e.object_id"
+    " JOIN actors ac ON ac.id = m.actor_id WHERE e.source_name LIKE 'mitre-%'"
+)
+_SOFTWARE_NAMES = (
+    "SELECT a.alias, o.id, o.name, o.type FROM aliases a JOIN objects o ON o.id = a.object_id"
+    " WHERE o.type IN ('malware', 'tool') AND o.revoked = 0 ORDER BY o.id"
+)
+_TECHNIQUE_PROSE = (
+    "SELECT json_extract(json, '$.description') FROM objects WHERE type = 'attack-pattern'"
+)
+
+
 def _kb_entries(store: SQLiteStore) -> tuple[list[Entry], dict[str, Entry]]:
     conn = store.analytics()
     # An ATT&CK id names the group ATT&CK gives it, not the groups other sources list it under
     # (MISP's APT41 cites G0044, ATT&CK's Winnti Group): owned ids replace such aliases.
     entries = [
         Entry("actor", actor_id, name, alias)
-        for alias, actor_id, name in conn.execute(
-            "SELECT a.alias, m.actor_id, ac.name FROM aliases a"
-            " JOIN actor_members m ON m.object_id = a.object_id"
-            " JOIN actors ac ON ac.id = m.actor_id"
-            " WHERE NOT EXISTS (SELECT 1 FROM external_ids e JOIN actor_members o"
-            "  ON o.object_id = e.object_id WHERE e.external_id = a.alias)"
-            " UNION SELECT e.external_id, m.actor_id, ac.name FROM external_ids e"
-            " JOIN actor_members m ON m.object_id = e.object_id"
-            " JOIN actors ac ON ac.id = m.actor_id WHERE e.source_name LIKE 'mitre-%'"
-        )
+        for alias, actor_id, name in conn.execute(_ACTOR_NAMES)
     ]
     software: dict[str, Entry] = {}
-    for alias, object_id, name, kind in conn.execute(
-        "SELECT a.alias, o.id, o.name, o.type FROM aliases a JOIN objects o ON o.id = a.object_id"
-        " WHERE o.type IN ('malware', 'tool') AND o.revoked = 0 ORDER BY o.id"
-    ):
+    for alias, object_id, name, kind in conn.execute(_SOFTWARE_NAMES):
         entry = Entry(kind, object_id, name, alias)
         entries.append(entry)
         software.setdefault(normalise_name(alias), entry)
@@ -228,14 +237,52 @@ def _common_words(store: SQLiteStore | None) -> set[str]:
     if store is None:
         return set()
     words: set[str] = set()
-    for (doc,) in store.analytics().execute(
-        "SELECT json_extract(json, '$.description') FROM objects WHERE type = 'attack-pattern'"
-    ):
+    for (doc,) in store.analytics().execute(_TECHNIQUE_PROSE):
         words.update(_WORD.findall(_NOT_PROSE.sub(" ", doc or "")))
     return words
 
 
 def build_gazetteer(store: SQLiteStore | None) -> Gazetteer:
+    """The gazetteer for `store`: from the user's cache when nothing it is built from changed."""
+    key = _cache_key(store)
+    gazetteer = gazetteer_cache.load(key)
+    if gazetteer is None:
+        gazetteer = _built_gazetteer(store)
+        gazetteer_cache.save(key, gazetteer)
+    return gazetteer
+
+
+# Bump when the gazetteer's pickled shape changes without a change to the sources hashed below.
+_CACHE_FORMAT = 1
+# Code whose change changes the gazetteer: it is part of the cache key.
+_SOURCES = ("extract/entities.py", "extract/gazetteer.py", "extract/name_automaton.py",
+            "names.py", "countries.py", "actors/described_nexus.py", "taxonomy/sectors.py",
+            "taxonomy/sectors.toml")  # fmt: skip
+
+
+def _cache_key(store: SQLiteStore | None) -> str:
+    """What the gazetteer is built from: the knowledge base's names and technique prose (the
+    rows themselves, cheap to read; building on them is what costs), the data packages'
+    releases and files, and our code."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}".encode())
+    for package in ("pymispgalaxies", "pycountry"):
+        digest.update(f"|{package} {version(package)}".encode())
+    for file, _ in _GALAXIES:
+        info = _galaxy_path(file).stat()
+        digest.update(f"|{file} {info.st_size} {info.st_mtime_ns}".encode())
+    package = Path(__file__).resolve().parent.parent
+    for source in _SOURCES:
+        digest.update(source.encode() + (package / source).read_bytes())
+    if store is not None:
+        conn = store.analytics()
+        for query in (_ACTOR_NAMES, _SOFTWARE_NAMES, _TECHNIQUE_PROSE):
+            digest.update(repr(conn.execute(query).fetchall()).encode())
+    return digest.hexdigest()
+
+
+def _built_gazetteer(store: SQLiteStore | None) -> Gazetteer:
     entries: list[Entry] = []
     software: dict[str, Entry] = {}
     if store is not None:
