@@ -226,7 +226,7 @@ def _get_index() -> _Loaded:
 
 
 # Bump when _Index or anything it holds changes shape: old cache files are then ignored.
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 
 
 def _cache_path() -> Path:
@@ -302,13 +302,14 @@ def _build(raw_lists: list[dict[str, Any]], database: sqlite3.Connection) -> _In
             database.executemany(
                 "INSERT INTO loading VALUES (?, ?)", ((entry, list_id) for entry in entries)
             )
+        substring_list = _SubstringList(name, entries)
         for category in sorted(categories):
             if kind == "string":
                 index.exact.setdefault(category, []).append((name, list_id))
             elif kind == "hostname":
                 index.hostname.setdefault(category, []).append((name, list_id))
-            elif kind == "substring":
-                index.substring.setdefault(category, []).append(_SubstringList(name, entries))
+            elif kind == "substring":  # one list object for all its categories: one automaton
+                index.substring.setdefault(category, []).append(substring_list)
             elif kind == "regex":
                 for entry in raw["list"]:
                     pattern = _misp_regex(str(entry))
