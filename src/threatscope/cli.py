@@ -933,7 +933,8 @@ def extract_(
     try:
         with _errors(), err.status(literal(f"Reading {file}…"), spinner="dots"):
             extraction = extract_file(file, store, classifier)
-            stix = extraction_bundle(extraction, store)
+            # The bundle only when written somewhere: a UUID per object is no small cost.
+            stix = extraction_bundle(extraction, store) if bundle is not None or store_it else {}
         if bundle is not None:
             with _errors():
                 _write_bundle(bundle, stix)

@@ -27,10 +27,14 @@ stands in a list with software found on its own ("Mimikatz and Cobalt Strike").
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
+from threatscope.extract.name_automaton import NameAutomaton
+from threatscope.extract.token_spans import text_codes, token_spans
 from threatscope.names import normalise_name
 
 __all__ = ["Entry", "Gazetteer", "Mention", "sentences"]
@@ -70,6 +74,13 @@ _LIST_GAP = re.compile(r"\s*(?:,|/|&|,?\s*\b(?:and|or|as well as|plus)\b)\s*", r
 # Characters that glue a token to an identifier, a path or a defanged indicator around it.
 _GLUED_BEFORE = frozenset(".\\/@_[:=$%")
 _GLUED_AFTER = frozenset("\\/@_[=")
+# A token (one per run of token characters, from its first letter or digit to its last) that is
+# all lower-case letters and not glued: neither the character before it is in _GLUED_BEFORE nor
+# the one after it in _GLUED_AFTER. Possessive, so that a long run of dots is read once.
+_PROSE_LOWER_WORD = re.compile(
+    r"(?<![A-Za-z0-9._\-'])[._\-']*+(?<![.\\/@_\[:=$%])([a-z]++)(?![\\/@_\[=])"
+    r"[._\-']*+(?![A-Za-z0-9._\-'])"
+)
 
 
 @dataclass(frozen=True)
@@ -119,23 +130,27 @@ class Gazetteer:
             if not any(e.kind == entry.kind and e.key == entry.key for e in bucket):
                 bucket.append(entry)
         self._common = common_words or set()
+        self._automaton = NameAutomaton(self._by_norm)
 
     def __len__(self) -> int:
         return len(self._by_norm)
 
     def find(self, text: str, kinds: set[str] | None = None) -> list[Mention]:
-        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
-        words = [text[s:e].casefold() for s, e in tokens]
-        lower_words = _prose_lower_words(text, tokens)
+        codes = text_codes(text)
+        starts, ends = token_spans(codes)
+        tokens = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        words = _Words(text, tokens)
+        lower_words: set[str] | None = None  # built on first need
         bounds = _Sentences(text)
         mentions: list[Mention] = []
         # Software named by an ordinary word, waiting for a list neighbour to vouch for it.
         pending: list[tuple[int, int, list[Entry]]] = []
-        i = 0
-        while i < len(tokens):
-            matched = 0
+        next_token = 0
+        for i, sizes in self._candidates(text, codes, starts, ends):
+            if i < next_token:
+                continue  # inside a longer name found before
             # Longest match first, so "Lazarus Group" beats "Lazarus".
-            for size in range(min(_MAX_TOKENS, len(tokens) - i), 0, -1):
+            for size in sizes:
                 start, end = tokens[i][0], tokens[i + size - 1][1]
                 if _glued(text, start, end):
                     continue
@@ -144,13 +159,17 @@ class Gazetteer:
                 if not entries:
                     continue
                 entries = [e for e in entries if kinds is None or e.kind in kinds]
-                following = words[i + size] if i + size < len(words) else ""
+                following = words[i + size] if i + size < len(tokens) else ""
                 entries = [
                     e
                     for e in entries
                     if not self._place_not_software(e, surface, size, following)
                 ]
-                plausible = [e for e in entries if self._plausible(e, surface, size, lower_words)]
+                if lower_words is None and entries:
+                    lower_words = _prose_lower_words(text)
+                plausible = [
+                    e for e in entries if self._plausible(e, surface, size, lower_words or set())
+                ]
                 if not plausible:
                     ordinary = [e for e in entries if self._ordinary_software(e, surface, size)]
                     if ordinary and _software_context(words, i, size):
@@ -164,12 +183,36 @@ class Gazetteer:
                     Mention(e.kind, e.key, e.name, surface, start, end, sentence)
                     for e in plausible
                 )
-                matched = size
+                next_token = i + size
                 break
-            i += matched or 1
         if pending:
             mentions = _vouched(text, tokens, bounds, mentions, pending)
         return mentions
+
+    def _candidates(
+        self, text: str, codes: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    ) -> list[tuple[int, list[int]]]:
+        """(first token, sizes longest first) of each n-gram of at most `_MAX_TOKENS` tokens
+        whose normalisation may be a known name, in token order."""
+        spans = self._automaton.spans(text, codes)
+        if spans is None:  # no exact normalised stream: every n-gram is a candidate
+            return [
+                (i, list(range(min(_MAX_TOKENS, len(starts) - i), 0, -1)))
+                for i in range(len(starts))
+            ]
+        span_starts, span_ends = spans
+        if not len(span_starts) or not len(starts):
+            return []
+        # Token indices of the spans that start where a token starts and end where one ends.
+        first = np.minimum(np.searchsorted(starts, span_starts), len(starts) - 1)
+        last = np.minimum(np.searchsorted(ends, span_ends), len(ends) - 1)
+        size = last - first + 1
+        keep = (starts[first] == span_starts) & (ends[last] == span_ends)
+        keep &= (size >= 1) & (size <= _MAX_TOKENS)
+        sizes: dict[int, set[int]] = {}
+        for i, n in zip(first[keep].tolist(), size[keep].tolist(), strict=True):
+            sizes.setdefault(i, set()).add(n)
+        return [(i, sorted(sizes[i], reverse=True)) for i in sorted(sizes)]
 
     def _place_not_software(self, entry: Entry, surface: str, size: int, following: str) -> bool:
         if entry.kind not in ("malware", "tool") or size != 1:
@@ -232,18 +275,35 @@ def _glued(text: str, start: int, end: int) -> bool:
     )
 
 
-def _prose_lower_words(text: str, tokens: list[tuple[int, int]]) -> set[str]:
-    """Lower-case words of the document's prose: not parts of indicators, paths or code."""
-    return {
-        text[s:e]
-        for s, e in tokens
-        if text[s:e].islower() and text[s:e].isalpha() and not _glued(text, s, e)
-    }
+def _prose_lower_words(text: str) -> set[str]:
+    """Lower-case words of the document's prose: not parts of indicators, paths or code.
+
+    A token that is all lower-case letters, not glued to what stands around it, found by one
+    regular expression rather than by a Python test of every token."""
+    return set(_PROSE_LOWER_WORD.findall(text))
 
 
-def _software_context(words: list[str], i: int, size: int) -> bool:
+class _Words:
+    """The case-folded tokens of a text, folded on demand: only tokens around a name are read."""
+
+    def __init__(self, text: str, tokens: list[tuple[int, int]]) -> None:
+        self._text = text
+        self._tokens = tokens
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __getitem__(self, index: int) -> str:
+        start, end = self._tokens[index]
+        return self._text[start:end].casefold()
+
+    def span(self, first: int, stop: int) -> list[str]:
+        return [self[i] for i in range(max(first, 0), min(stop, len(self._tokens)))]
+
+
+def _software_context(words: _Words, i: int, size: int) -> bool:
     before = words[i - 1] if i > 0 else ""
-    after = words[i + size : i + size + 2]
+    after = words.span(i + size, i + size + 2)
     return (
         before in _USE_VERBS
         or (bool(after) and after[0] in _TOOL_CUES)
@@ -265,13 +325,12 @@ def _vouched(
     can vouch: each name vouched for is a worklist item whose neighbours are looked at once,
     rather than every pending name against every software name until nothing changes.
     """
-    token_at_start = {start: i for i, (start, _) in enumerate(tokens)}
-    token_at_end = {end: i for i, (_, end) in enumerate(tokens)}
     waiting = {i: (size, entries) for i, size, entries in pending}
     # Software as token ranges [first, last]; a pending name is one token (size 1), but sizes
     # are kept general.
+    # Mentions start and end where tokens do: their token indices by bisection.
     work = [
-        (token_at_start[m.start], token_at_end[m.end])
+        (bisect_left(tokens, (m.start,)), bisect_left(tokens, m.end, key=_token_end))
         for m in mentions
         if m.kind in ("malware", "tool")
     ]
@@ -287,6 +346,10 @@ def _vouched(
             )
             work.append((i, i + size - 1))
     return sorted(mentions, key=lambda m: m.start)
+
+
+def _token_end(token: tuple[int, int]) -> int:
+    return token[1]
 
 
 def _list_neighbours(

@@ -2,13 +2,18 @@
 
 The lists come from `pymispwarninglists`, which ships them inside the package (no network). Its
 own `search` walks every list for every value, and its exact-match mode ignores CIDR and
-hostname semantics, so we build our own index instead, once, on first use (about a second):
+hostname semantics, so we build our own index instead, once per pymispwarninglists release, and
+keep it in the user's cache as an SQLite file:
 
-- `string` lists: a set each;
-- `hostname` lists: a set each, probed with the value and each of its parent domains;
-- `cidr` lists: per list, merged integer ranges searched with bisect;
-- `substring` lists: per list, entries grouped by length and probed with slices;
+- `string` and `hostname` lists (2.4 million entries): rows (value, list) of one indexed table,
+  probed with the value, and for hostname lists with each of its parent domains. Opening the
+  file reads none of them, so a process pays for the few values its report holds, not for
+  loading millions of entries (issue 12: that load was most of `extract`'s own start-up);
+- `cidr` lists: per list, its single addresses as rows of that table, and its blocks as merged
+  integer ranges searched with bisect;
+- `substring` lists: per list, an Aho-Corasick automaton of its entries;
 - `regex` lists: compiled.
+The small structures (CIDR, substring, regex, which list is which) are pickled into the file.
 
 A list applies to an indicator type when its `matching_attributes` name one of that type's MISP
 attribute types; names are the lists' `name` fields, the keys of `pymispwarninglists`.
@@ -21,6 +26,7 @@ import gc
 import ipaddress
 import pickle
 import re
+import sqlite3
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -28,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import orjson
 
 from threatscope.errors import ConfigError
@@ -68,45 +75,69 @@ _Ranges = tuple[list[int], list[int]]
 @dataclass
 class _CidrList:
     name: str
-    # Most entries are single addresses: kept as strings, they need no parsing at load time.
-    addresses: frozenset[str]
+    # Most entries are single addresses: rows of the entries table under this id, as strings
+    # (no parsing at build time, nothing to load at open time).
+    list_id: int
     ranges: dict[int, _Ranges]  # IP version -> (starts, ends), merged and sorted
 
-    def contains(self, value: str, version: int, first: int, last: int) -> bool:
-        if value in self.addresses:
-            return True
+    def spans(self, version: int, first: int, last: int) -> bool:
         starts, ends = self.ranges[version]
         i = bisect_right(starts, first) - 1
         return i >= 0 and last <= ends[i]
 
 
-@dataclass
 class _SubstringList:
-    name: str
-    by_length: dict[int, set[str]]
+    """Entries searched for inside a value, all at once, by an Aho-Corasick automaton built on
+    first use (a pickled automaton is many times the size of its entries)."""
+
+    def __init__(self, name: str, entries: frozenset[str]) -> None:
+        self.name = name
+        self.entries = entries
+        self._automaton: ahocorasick.Automaton | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"name": self.name, "entries": self.entries}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["name"], state["entries"])  # type: ignore[misc]
 
     def found_in(self, value: str) -> bool:
-        for length, entries in self.by_length.items():
-            for start in range(len(value) - length + 1):
-                if value[start : start + length] in entries:
-                    return True
-        return False
+        if self._automaton is None:
+            self._automaton = _automaton(self.entries)
+        # An automaton with no entry is never made, and cannot be searched.
+        return len(self._automaton) > 0 and next(self._automaton.iter(value), None) is not None
 
 
 @dataclass
 class _Index:
-    # Per category, the lists that apply to it. Sets are built in C from each list as a whole,
-    # which is far quicker than merging two million entries into one dict in Python; a lookup
-    # then probes a few dozen sets, which is cheap for the few values a report holds.
-    exact: dict[Category, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
-    hostname: dict[Category, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    # Per category, the lists that apply to it, as (name, id of its rows in the entries table).
+    exact: dict[Category, list[tuple[str, int]]] = field(default_factory=dict)
+    hostname: dict[Category, list[tuple[str, int]]] = field(default_factory=dict)
     cidr: list[_CidrList] = field(default_factory=list)
     substring: dict[Category, list[_SubstringList]] = field(default_factory=dict)
     regex: dict[Category, list[tuple[str, re.Pattern[str]]]] = field(default_factory=dict)
 
 
-_lock = threading.Lock()
-_index: _Index | None = None
+@dataclass
+class _Loaded:
+    index: _Index
+    entries: sqlite3.Connection  # table entries(value, list)
+
+    def rows(self, values: list[str]) -> set[tuple[str, int]]:
+        """(value, list id) of the string and hostname list entries among `values`."""
+        unique = list(dict.fromkeys(values))
+        with _lock:  # one connection, shared by the threads that look up
+            return set(
+                self.entries.execute(
+                    "SELECT value, list FROM entries WHERE value IN"
+                    f" ({','.join('?' * len(unique))})",
+                    unique,
+                )
+            )
+
+
+_lock = threading.RLock()
+_index: _Loaded | None = None
 
 
 def load_warninglists() -> None:
@@ -126,25 +157,33 @@ def lookup(category: Category, value: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=131072)
 def _lookup(category: Category, value: str) -> tuple[str, ...]:
-    index = _get_index()
+    loaded = _get_index()
+    index = loaded.index
     names: set[str] = set()
-    if category == "ip":
-        network = _parse_network(value)
-        if network is not None:
-            version, first, last = network
-            names.update(c.name for c in index.cidr if c.contains(value, version, first, last))
     probes = [value]
+    suffixes: list[str] = []
     if category in ("domain", "url"):
         host = _url_host(value) if category == "url" else value
         if host and host != value:
             probes.append(host)
         suffixes = _suffixes(host)
-        for name, entries in index.hostname.get(category, ()):
-            if not entries.isdisjoint(suffixes):
-                names.add(name)
-    for name, entries in index.exact.get(category, ()):
-        if any(probe in entries for probe in probes):
-            names.add(name)
+    hostname_lists = index.hostname.get(category, []) if suffixes else []
+    exact_lists = index.exact.get(category, [])
+    cidr_lists = index.cidr if category == "ip" else []
+    rows = loaded.rows(probes + suffixes) if hostname_lists or exact_lists or cidr_lists else set()
+    network = _parse_network(value) if cidr_lists else None
+    if network is not None:
+        version, first, last = network
+        names.update(
+            c.name
+            for c in cidr_lists
+            if (value, c.list_id) in rows or c.spans(version, first, last)
+        )
+    if rows:  # most indicators are on no list: nothing to sort out
+        in_hostname_lists = {list_id for entry, list_id in rows if entry in suffixes}
+        in_exact_lists = {list_id for entry, list_id in rows if entry in probes}
+        names.update(name for name, list_id in hostname_lists if list_id in in_hostname_lists)
+        names.update(name for name, list_id in exact_lists if list_id in in_exact_lists)
     for substring_list in index.substring.get(category, ()):
         if substring_list.found_in(value):
             names.add(substring_list.name)
@@ -169,7 +208,7 @@ def _url_host(url: str) -> str:
     return host.partition(":")[0]
 
 
-def _get_index() -> _Index:
+def _get_index() -> _Loaded:
     global _index
     if _index is None:
         with _lock:
@@ -187,7 +226,7 @@ def _get_index() -> _Index:
 
 
 # Bump when _Index or anything it holds changes shape: old cache files are then ignored.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 5
 
 
 def _cache_path() -> Path:
@@ -196,26 +235,34 @@ def _cache_path() -> Path:
     import platformdirs
 
     lists = version("pymispwarninglists")
-    name = f"warninglists-{lists}-{_CACHE_FORMAT}.pickle"
+    name = f"warninglists-{lists}-{_CACHE_FORMAT}.sqlite"
     return Path(platformdirs.user_cache_dir("threatscope")) / name
 
 
-def _cached_index() -> _Index:
-    """The index as last built for this pymispwarninglists release: unpickling it takes about a
-    fifth of building it from the lists (the cost every `extract` run would otherwise pay)."""
+def _cached_index() -> _Loaded:
+    """The index as last built for this pymispwarninglists release: opening it reads only the
+    small structures, where building it takes seconds (the cost every `extract` run would
+    otherwise pay)."""
     path = _cache_path()
-    try:
-        index = pickle.loads(path.read_bytes())
-        if isinstance(index, _Index):
-            return index
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        pass  # absent, stale or damaged: rebuild
-    index = _build(_raw_lists())
+    with contextlib.suppress(sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError,
+                             ImportError, TypeError, ValueError):  # fmt: skip
+        if path.is_file():
+            return _opened(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True,
+                                           check_same_thread=False))  # fmt: skip
+    # Absent, stale or damaged: rebuild, in memory, then keep a copy for the next process.
+    database = sqlite3.connect(":memory:", check_same_thread=False)
+    _build(_raw_lists(), database)
     with contextlib.suppress(ConfigError):  # a read-only home still works, just slower
-        write_atomically(
-            path, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL), parents=True
-        )
-    return index
+        write_atomically(path, database.serialize(), parents=True)
+    return _opened(database)
+
+
+def _opened(database: sqlite3.Connection) -> _Loaded:
+    (blob,) = database.execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
+    index = pickle.loads(blob)
+    if not isinstance(index, _Index):
+        raise TypeError("not a warning-list index")
+    return _Loaded(index, database)
 
 
 def _raw_lists() -> list[dict[str, Any]]:
@@ -231,37 +278,67 @@ def _raw_lists() -> list[dict[str, Any]]:
     return [loaded[name].warninglist for name in loaded]
 
 
-def _build(raw_lists: list[dict[str, Any]]) -> _Index:
+def _build(raw_lists: list[dict[str, Any]], database: sqlite3.Connection) -> _Index:
     index = _Index()
-    for raw in raw_lists:
+    database.execute("CREATE TEMP TABLE loading (value TEXT NOT NULL, list INTEGER NOT NULL)")
+    database.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    for list_id, raw in enumerate(raw_lists):
         name: str = raw["name"]
         kind: str = raw["type"]
         attributes = raw.get("matching_attributes") or list(_ATTRIBUTE_CATEGORIES)
         categories = {c for a in attributes for c in _ATTRIBUTE_CATEGORIES.get(a, ())}
         if kind == "cidr":
             if "ip" in categories:
-                index.cidr.append(_cidr_list(name, raw["list"]))
+                cidr_list, addresses = _cidr_list(name, list_id, raw["list"])
+                index.cidr.append(cidr_list)
+                database.executemany(
+                    "INSERT INTO loading VALUES (?, ?)", ((entry, list_id) for entry in addresses)
+                )
             continue
         if kind == "hostname":
             categories.discard("ip")
         entries = _normalised(raw["list"], strip="." if kind == "hostname" else "")
+        if kind in ("string", "hostname") and categories:
+            database.executemany(
+                "INSERT INTO loading VALUES (?, ?)", ((entry, list_id) for entry in entries)
+            )
+        substring_list = _SubstringList(name, entries)
         for category in sorted(categories):
             if kind == "string":
-                index.exact.setdefault(category, []).append((name, entries))
+                index.exact.setdefault(category, []).append((name, list_id))
             elif kind == "hostname":
-                index.hostname.setdefault(category, []).append((name, entries))
-            elif kind == "substring":
-                by_length: dict[int, set[str]] = {}
-                for entry in entries:
-                    if entry:
-                        by_length.setdefault(len(entry), set()).add(entry)
-                index.substring.setdefault(category, []).append(_SubstringList(name, by_length))
+                index.hostname.setdefault(category, []).append((name, list_id))
+            elif kind == "substring":  # one list object for all its categories: one automaton
+                index.substring.setdefault(category, []).append(substring_list)
             elif kind == "regex":
                 for entry in raw["list"]:
                     pattern = _misp_regex(str(entry))
                     if pattern is not None:
                         index.regex.setdefault(category, []).append((name, pattern))
+    # One B-tree keyed by (value, list), filled in key order (sorted by SQLite, in C): a probe
+    # reads one leaf, and the file holds each entry once.
+    database.execute(
+        "CREATE TABLE entries (value TEXT NOT NULL, list INTEGER NOT NULL,"
+        " PRIMARY KEY (value, list)) WITHOUT ROWID"
+    )
+    database.execute("INSERT INTO entries SELECT value, list FROM loading ORDER BY value, list")
+    database.execute("DROP TABLE loading")
+    database.execute(
+        "INSERT INTO meta VALUES ('index', ?)",
+        (pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL),),
+    )
+    database.commit()
     return index
+
+
+def _automaton(entries: frozenset[str]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for entry in entries:
+        if entry:
+            automaton.add_word(entry, entry)
+    if len(automaton):
+        automaton.make_automaton()
+    return automaton
 
 
 def _normalised(entries: list[Any], strip: str) -> frozenset[str]:
@@ -293,7 +370,8 @@ def _misp_regex(entry: str) -> re.Pattern[str] | None:
         return None
 
 
-def _cidr_list(name: str, entries: list[Any]) -> _CidrList:
+def _cidr_list(name: str, list_id: int, entries: list[Any]) -> tuple[_CidrList, set[str]]:
+    """The list's blocks as merged ranges, and its single addresses as written."""
     addresses: set[str] = set()
     spans: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
     for entry in map(str.strip, map(str, entries)):
@@ -303,7 +381,7 @@ def _cidr_list(name: str, entries: list[Any]) -> _CidrList:
         network = _parse_network(entry)
         if network is not None:
             spans[network[0]].append(network[1:])
-    return _CidrList(name, frozenset(addresses), _merged_ranges(spans))
+    return _CidrList(name, list_id, _merged_ranges(spans)), addresses
 
 
 def _merged_ranges(spans: dict[int, list[tuple[int, int]]]) -> dict[int, _Ranges]:
