@@ -29,7 +29,7 @@ from threatscope.errors import InputError
 from threatscope.files import read_input
 from threatscope.sources.base import Source, register
 from threatscope.sources.incident_fields import initiator, normalise_types, parse_day, victim
-from threatscope.sources.incidents import IncidentRecord, incident_objects
+from threatscope.sources.incidents import IncidentRecord, dataset_version, incident_objects
 
 __all__ = ["eurepoc_to_stix", "load_eurepoc"]
 
@@ -89,7 +89,7 @@ def eurepoc_to_stix(text: str, file: str) -> list[dict[str, Any]]:
 
 
 def _dataset_version(rows: list[dict[str, str]], file: str) -> str:
-    latest: date | None = None
+    days: list[date] = []
     for number, row in enumerate(rows, start=1):
         try:
             day = parse_day(row.get("start_date"))
@@ -97,9 +97,9 @@ def _dataset_version(rows: list[dict[str, str]], file: str) -> str:
             raise InputError(
                 file, f"start_date {row.get('start_date')!r} is not a date", f"row {number}"
             ) from None
-        if day and (latest is None or day > latest):
-            latest = day
-    return (latest or date(1970, 1, 1)).isoformat() + "T00:00:00.000Z"
+        if day:
+            days.append(day)
+    return dataset_version(days)
 
 
 # -- the official Global Database ------------------------------------------------------------

@@ -23,12 +23,16 @@ __all__ = [
     "IncidentRecord",
     "Initiator",
     "Victim",
+    "dataset_version",
     "incident_objects",
     "initiator_aliases",
     "source_identity",
 ]
 
 _NAMESPACE = uuid.UUID("5f0c7f0e-3a7c-4f3e-9d55-0c8f8f3f6a11")
+# The `created` of objects that have no date of their own (threat-actors, relationships).
+_EPOCH = date(1970, 1, 1)
+_UNDATED = "1970-01-01T00:00:00.000Z"
 _ATTACK_ID = re.compile(r"\bG[0-9]{4}\b")
 
 
@@ -73,6 +77,14 @@ class IncidentRecord:
     external_id: str | None = None
 
 
+def dataset_version(days: list[date]) -> str:
+    """The `modified` of every object an incident file produces: its latest incident date, so a
+    newer export replaces older versions of the same incidents. Never before 1970: our undated
+    objects are `created` then, and a file whose incidents all predate 1970 would otherwise
+    give them `modified` < `created`, which STIX (and our own `import stix`) refuses."""
+    return max([*days, _EPOCH]).isoformat() + "T00:00:00.000Z"
+
+
 def _id(kind: str, *parts: str) -> str:
     return f"{kind}--{uuid.uuid5(_NAMESPACE, '|'.join(parts))}"
 
@@ -115,7 +127,7 @@ def _threat_actor(initiator: Initiator, source: str, modified: str) -> dict[str,
         "type": "threat-actor",
         "spec_version": "2.1",
         "id": _id("threat-actor", source, initiator.name.strip().casefold()),
-        "created": "1970-01-01T00:00:00.000Z",
+        "created": _UNDATED,
         "modified": modified,
         "name": name,
         "threat_actor_types": [_ACTOR_TYPES[initiator.category]],
@@ -229,7 +241,7 @@ def source_identity(
         "type": "identity",
         "spec_version": "2.1",
         "id": _id("identity", "incident-source", source),
-        "created": "1970-01-01T00:00:00.000Z",
+        "created": _UNDATED,
         "modified": modified,
         "name": source,
         "identity_class": "unknown",
@@ -253,7 +265,7 @@ def _relationship(source_ref: str, kind: str, target_ref: str, modified: str) ->
         "type": "relationship",
         "spec_version": "2.1",
         "id": _id("relationship", source_ref, kind, target_ref),
-        "created": "1970-01-01T00:00:00.000Z",
+        "created": _UNDATED,
         "modified": modified,
         "relationship_type": kind,
         "source_ref": source_ref,
