@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
@@ -98,9 +98,12 @@ def check_import(lab: Lab, *command: str) -> None:
     """`import …` into a fresh copy of the template, then what must hold either way."""
     db = lab.knowledge_base()
     try:
-        if not ended_cleanly(run("--db", str(db), "import", *command)):
+        result = run("--db", str(db), "import", *command)
+        if not ended_cleanly(result):
+            event("refused")  # --hypothesis-show-statistics counts them
             assert lab.count(db) == lab.objects, "a refused import wrote something"
             return
+        event("imported")
         assert ended_cleanly(run("--db", str(db), "landscape", "--json", *WIDE))
         assert ended_cleanly(run("--db", str(db), "actor", "list", "--json"))
         exported = lab.root / "export.json"
