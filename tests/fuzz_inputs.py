@@ -269,13 +269,14 @@ def stix_objects(draw: st.DrawFn, attack: bool = False) -> list[dict[str, Any]]:
 @st.composite
 def bundles(draw: st.DrawFn, attack: bool = False) -> bytes:
     objects = draw(stix_objects(attack=attack))
-    shape = draw(st.integers(min_value=0, max_value=19))
+    # Mostly a bundle; sometimes any JSON, the bare list of objects, or one bare object.
+    shape = draw(st.sampled_from(("bundle",) * 17 + ("json", "list", "bare")))
     doc: Any = {"type": "bundle", "id": f"bundle--{draw(st.uuids(version=4))}", "objects": objects}
-    if shape == 0:
+    if shape == "json":
         doc = draw(JSON)
-    elif shape == 1:
+    elif shape == "list":
         doc = objects
-    elif shape == 2:
+    elif shape == "bare":
         doc = objects[0]
     return dumps(doc)
 

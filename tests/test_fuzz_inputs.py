@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -100,7 +101,11 @@ def check_import(lab: Lab, *command: str) -> None:
     try:
         result = run("--db", str(db), "import", *command)
         if not ended_cleanly(result):
-            event("refused")  # --hypothesis-show-statistics counts them
+            # --hypothesis-show-statistics counts them, by reason without values.
+            event(
+                "refused: "
+                + re.sub(r"'[^']*'|[0-9]+|\(.*", "_", result.stderr.split(": ")[-1])[:50]
+            )
             assert lab.count(db) == lab.objects, "a refused import wrote something"
             return
         event("imported")

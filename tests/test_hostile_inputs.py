@@ -220,3 +220,12 @@ def test_quarters_stay_inside_the_calendar() -> None:
     ]
     with pytest.raises(ConfigError, match="would start before year 1"):
         comparison_windows(Window(date(1, 1, 1), date(1, 12, 31)), 8)
+
+
+def test_an_error_quoting_input_is_one_line(tmp_path: Path) -> None:
+    """Found by the fuzz run: a galaxy actor named "\\n" printed an error over two lines."""
+    galaxy = tmp_path / "threat-actor.json"
+    value = {"value": "\n", "uuid": "f728b4fa-4248-5e3a-0a5d-2f346baa9455"}
+    galaxy.write_bytes(orjson.dumps({"type": "threat-actor", "version": 1, "values": [value]}))
+    result = run("--db", str(tmp_path / "kb.db"), "import", "misp-galaxy", str(galaxy))
+    assert one_line(result) == f"error: {galaxy}: value 0 (\\n): missing 'value' (the actor name)"
