@@ -1001,12 +1001,14 @@ def attribute_(
         evidence_from_summary,
         make_evidence,
     )
-    from threatscope.files import read_json
+    from threatscope.stix import parse_file
 
     with _store() as store:
         evidence = make_evidence(technique, software, cve, ioc, sector, victim_country, first_seen)
         if bundle is not None:
-            evidence = evidence.merged(evidence_from_bundle(read_json(bundle, "a STIX bundle")))
+            # Checked as `import stix` checks a bundle: its objects then have the shapes read.
+            objects = parse_file(bundle).objects
+            evidence = evidence.merged(evidence_from_bundle({"objects": objects}))
         if text is not None:
             from threatscope.extract.document import extract_file
 
@@ -1015,7 +1017,7 @@ def attribute_(
                 summary = extract_file(text, store, classifier).summary()
             evidence = evidence.merged(evidence_from_summary(summary))
         if evidence.is_empty():
-            raise typer.BadParameter("give some evidence: --technique, --software, --text, …")
+            raise ConfigError("give some evidence: --technique, --software, --text, …")
         result = attribute(store, evidence)
     if json:
         _print_json(result)

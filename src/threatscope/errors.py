@@ -26,8 +26,18 @@ __all__ = [
 ]
 
 
+# Every character str.splitlines breaks at, written as its escape: a message quoting input (an
+# actor name with a newline in it) must still be one line.
+_LINE_BREAKS = str.maketrans(
+    {c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+)
+
+
 class ThreatScopeError(Exception):
     """Base class: every deliberate ThreatScope failure derives from this."""
+
+    def __str__(self) -> str:
+        return super().__str__().translate(_LINE_BREAKS)
 
 
 class InputError(ThreatScopeError):

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from threatscope.actors import resolve_actors
 from threatscope.actors.cves import refresh_cve_links
-from threatscope.errors import ConfigError
+from threatscope.errors import ConfigError, InputError
 from threatscope.landscape.facts import refresh_incident_facts
 from threatscope.sources import get_source
 from threatscope.sources.fetch import DEFAULT_DEADLINE, FEEDS, ByteProgress, Feed, fetch_feed
 from threatscope.sources.table import RejectedRow
+from threatscope.stix import validate_object
 from threatscope.store import ImportReport, Store
 from threatscope.store.base import Progress, Writer
 
@@ -48,8 +49,8 @@ def load_source(
         if mapping is None:
             raise ConfigError(f"source {source_name!r} needs --mapping MAP.toml (see the README)")
         if rejects is None:
-            return path, source.load_mapped(path, mapping)
-        return path, source.load_mapped(path, mapping, rejects)
+            return path, _valid(path, source.load_mapped(path, mapping))
+        return path, _valid(path, source.load_mapped(path, mapping, rejects))
     if rejects is not None:
         raise ConfigError(
             f"source {source_name!r} takes no --on-bad-row skip (only sources read through"
@@ -58,7 +59,20 @@ def load_source(
     if mapping is not None:
         raise ConfigError(f"source {source_name!r} takes no --mapping")
     assert source.load is not None
-    return path, source.load(path)
+    return path, _valid(path, source.load(path))
+
+
+def _valid(path: Path, objects: list[dict]) -> list[dict]:
+    """`objects`, once each is checked as a bundle's are (STIX rules and the shape of every
+    property we read): a source converting a file, or a plugin, must not store what later
+    commands, or our own `import stix` of an export, would fail on."""
+    for index, obj in enumerate(objects):
+        reason = validate_object(obj)
+        if reason is not None:
+            ident = obj.get("id") if isinstance(obj, dict) else None
+            where = f"object {index}" + (f" ({ident})" if isinstance(ident, str) else "")
+            raise InputError(str(path), reason, where=where)
+    return objects
 
 
 def write_objects(

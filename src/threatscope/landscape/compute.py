@@ -23,7 +23,7 @@ from threatscope.landscape.dates import latest_valid_day, source_dates
 from threatscope.landscape.facts import EPOCH
 from threatscope.landscape.selection import Filters, check_sources, day_number, select
 from threatscope.landscape.stats import compare_counts, compare_shares, holm, wilson_interval
-from threatscope.landscape.window import Window, parse_window, quarters_before
+from threatscope.landscape.window import Window, comparison_windows, parse_window
 from threatscope.taxonomy import country_regions, region_label, sectors
 
 __all__ = ["landscape", "nexus_label"]
@@ -52,8 +52,7 @@ def landscape(
     dates = source_dates(conn)
     # Placeholder and after-the-export dates never choose the default window.
     current = parse_window(window, ending, months, latest_valid_day(dates))
-    previous = current.previous()
-    quarters = quarters_before(current.end, trend_quarters)
+    previous, quarters = comparison_windows(current, trend_quarters)
     select(conn, min(previous.start, quarters[0].start), current.end, filters)
     _prepare_lookups(conn)
     _window_tables(conn, current)

@@ -8,7 +8,10 @@ from datetime import date, timedelta
 
 from threatscope.errors import ConfigError
 
-__all__ = ["Window", "default_ending", "parse_window", "quarters_before"]
+# 9999 years: any longer window would start before year 1 whatever its end.
+_MAX_MONTHS = 9999 * 12
+
+__all__ = ["Window", "comparison_windows", "default_ending", "parse_window", "quarters_before"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ def parse_window(
 ) -> Window:
     if months < 1:
         raise ConfigError("--months must be at least 1")
+    if months > _MAX_MONTHS:
+        raise ConfigError(f"--months {months}: at most {_MAX_MONTHS} (the calendar ends at 9999)")
     if window:
         if ending:
             raise ConfigError("give either --window or --ending, not both")
@@ -83,7 +88,25 @@ def parse_window(
             "no dated incidents in the knowledge base; import some (e.g. "
             "`threatscope import eurepoc FILE`) or give --window"
         )
-    return Window(_add_months(end, -months) + timedelta(days=1), end, months)
+    try:
+        start = _add_months(end, -months) + timedelta(days=1)
+    except (ValueError, OverflowError):
+        raise ConfigError(
+            f"the {months} months ending {end.isoformat()} would start before year 1"
+        ) from None
+    return Window(start, end, months)
+
+
+def comparison_windows(current: Window, quarters: int) -> tuple[Window, list[Window]]:
+    """The window before `current` and the `quarters` calendar quarters up to its end; a
+    ConfigError when they would reach outside the calendar (years 1 to 9999)."""
+    try:
+        return current.previous(), quarters_before(current.end, quarters)
+    except (ValueError, OverflowError):
+        raise ConfigError(
+            f"{current.start.isoformat()}..{current.end.isoformat()}: the window before it, or"
+            f" the {quarters} quarters of its trend, would start before year 1"
+        ) from None
 
 
 def _date(option: str, text: str) -> date:
@@ -94,11 +117,15 @@ def _date(option: str, text: str) -> date:
 
 
 def quarters_before(end: date, count: int) -> list[Window]:
-    """The `count` calendar quarters up to and including the one containing `end`, oldest first."""
-    quarter_start = date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+    """The `count` calendar quarters up to and including the one containing `end`, oldest first.
+    Raises ValueError when they would start before year 1."""
+    index = end.year * 4 + (end.month - 1) // 3  # quarters since year 0
     quarters = []
-    for _ in range(count):
-        quarter_end = _add_months(quarter_start, 3) - timedelta(days=1)
-        quarters.append(Window(quarter_start, quarter_end, 3))
-        quarter_start = _add_months(quarter_start, -3)
-    return quarters[::-1]
+    # Each quarter from its own year and months, never a day past it: 9999-Q4 ends on 31 Dec.
+    for year, quarter in (divmod(i, 4) for i in range(index - count + 1, index + 1)):
+        first_month, last_month = 3 * quarter + 1, 3 * quarter + 3
+        last_day = calendar.monthrange(year, last_month)[1]
+        quarters.append(
+            Window(date(year, first_month, 1), date(year, last_month, last_day), 3)
+        )
+    return quarters

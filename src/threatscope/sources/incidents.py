@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 _NAMESPACE = uuid.UUID("5f0c7f0e-3a7c-4f3e-9d55-0c8f8f3f6a11")
+# The `created` of objects that have no date of their own (threat-actors, relationships).
+_EPOCH = date(1970, 1, 1)
+_UNDATED = "1970-01-01T00:00:00.000Z"
 _ATTACK_ID = re.compile(r"\bG[0-9]{4}\b")
 
 
@@ -60,8 +63,10 @@ def dataset_version(days: Iterable[date | None], today: date | None = None) -> s
     the landscape's `dates` warning reports; as the version it would date every object in the
     future, which the store refuses."""
     today = today or datetime.now(UTC).date()
-    latest = max((day for day in days if day is not None and day <= today), default=None)
-    return (latest or date(1970, 1, 1)).isoformat() + "T00:00:00.000Z"
+    latest = max((day for day in days if day is not None and day <= today), default=_EPOCH)
+    # Never before 1970: undated objects are `created` then, and a file whose incidents all
+    # predate 1970 would otherwise give them `modified` < `created`, which STIX refuses.
+    return max(latest, _EPOCH).isoformat() + "T00:00:00.000Z"
 
 
 @dataclass
@@ -127,7 +132,7 @@ def _threat_actor(initiator: Initiator, source: str, modified: str) -> dict[str,
         "type": "threat-actor",
         "spec_version": "2.1",
         "id": _id("threat-actor", source, initiator.name.strip().casefold()),
-        "created": "1970-01-01T00:00:00.000Z",
+        "created": _UNDATED,
         "modified": modified,
         "name": name,
         "threat_actor_types": [_ACTOR_TYPES[initiator.category]],
@@ -241,7 +246,7 @@ def source_identity(
         "type": "identity",
         "spec_version": "2.1",
         "id": _id("identity", "incident-source", source),
-        "created": "1970-01-01T00:00:00.000Z",
+        "created": _UNDATED,
         "modified": modified,
         "name": source,
         "identity_class": "unknown",
@@ -265,7 +270,7 @@ def _relationship(source_ref: str, kind: str, target_ref: str, modified: str) ->
         "type": "relationship",
         "spec_version": "2.1",
         "id": _id("relationship", source_ref, kind, target_ref),
-        "created": "1970-01-01T00:00:00.000Z",
+        "created": _UNDATED,
         "modified": modified,
         "relationship_type": kind,
         "source_ref": source_ref,

@@ -109,9 +109,19 @@ def kev_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
             obj["description"] = entry["shortDescription"]
         for field, prop in _FIELDS.items():
             if field in entry:
-                obj[prop] = entry[field]
+                value = entry[field]
+                if not _well_typed(field, value):
+                    expected = "a list of strings" if field == "cwes" else "a string"
+                    raise InputError(file, f"'{field}' must be {expected}, got {value!r}", where)
+                obj[prop] = value
         objects.append(obj)
     return objects
+
+
+def _well_typed(field: str, value: Any) -> bool:
+    if field == "cwes":
+        return isinstance(value, list) and all(isinstance(cwe, str) for cwe in value)
+    return isinstance(value, str)
 
 
 register(

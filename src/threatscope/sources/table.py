@@ -59,6 +59,7 @@ FIELDS = (
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _SETTINGS = {"date_format", "sector_scheme", "format", "delimiter", "source", "encoding"}
 _SECTIONS = ("columns", "split", "values", "defaults")
+_FORMATS = ("csv", "tsv", "jsonl")
 
 
 @dataclass(frozen=True)
@@ -118,13 +119,67 @@ def load_mapping(path: Path) -> dict[str, Any]:
             )
         if not isinstance(table, dict):
             raise InputError(file, f"[values.{name}] must be a table")
-    for key in _CREDITS:
-        if not isinstance(columns.get(key, ""), str):
-            raise InputError(file, f"[columns] {key} must be a string")
+    _check_types(file, mapping)
+    return mapping
+
+
+def _check_types(file: str, mapping: dict[str, Any]) -> None:
+    """Every value the mapping gives has the type its key needs, so a wrong one (`sector = 1`,
+    `delimiter = ";;"`) is an error naming the key rather than a crash, or a silent no-op,
+    somewhere inside the import."""
+    columns = mapping["columns"]
+    for key, value in columns.items():
+        if not isinstance(value, str):
+            raise InputError(file, f"[columns] {key} must be a string, got {value!r}")
     scheme = columns.get("sector_scheme", "stix")
     if scheme not in SCHEMES:
         raise InputError(file, f"sector_scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
-    return mapping
+    kind = columns.get("format")
+    if kind is not None and kind not in _FORMATS:
+        raise InputError(file, f"[columns] format {kind!r}: expected one of {', '.join(_FORMATS)}")
+    delimiter = columns.get("delimiter")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise InputError(
+            file,
+            f"[columns] delimiter {delimiter!r}: expected one character (not a quote or a line"
+            " break)",
+        )
+    encoding = columns.get("encoding")
+    if encoding is not None and not _text_encoding(encoding):
+        raise InputError(file, f"[columns] encoding {encoding!r}: not a known text encoding")
+    if not str(columns.get("source", "table")).strip():
+        raise InputError(file, "[columns] source must not be empty")
+    for field, separator in mapping["split"].items():
+        if not isinstance(separator, str) or not separator:
+            raise InputError(
+                file, f"[split] {field} must be a non-empty string, got {separator!r}"
+            )
+    for field, table in mapping["values"].items():
+        for value, mapped in table.items():
+            if not _cell_value(mapped):
+                raise InputError(
+                    file,
+                    f"[values.{field}] {value!r} must map to a string or a whole number,"
+                    f" got {mapped!r}",
+                )
+    for field, default in mapping["defaults"].items():
+        if not _cell_value(default):
+            raise InputError(
+                file, f"[defaults] {field} must be a string or a whole number, got {default!r}"
+            )
+
+
+def _cell_value(value: Any) -> bool:
+    """What a mapping may put where a cell was: text, or a whole number (`confidence = 80`)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _text_encoding(name: str) -> bool:
+    try:
+        "".encode(name)  # LookupError for unknown names and for codecs not of text (hex, rot13)
+    except LookupError:
+        return False
+    return True
 
 
 def load_table(
@@ -168,6 +223,9 @@ def _rows(text: str, file: str, columns: dict[str, Any]) -> list[_RawRow]:
     if kind == "jsonl":
         return _json_lines(text)
     delimiter = columns.get("delimiter") or ("\t" if kind == "tsv" else ",")
+    # A cell as long as the file (EuRepoC's importer allows the same): the file is in memory
+    # already, and the csv module's default limit (131,072 characters) is no safety.
+    csv.field_size_limit(1 << 30)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, [])
@@ -304,12 +362,19 @@ def table_to_stix(
         parsed.append((number, row, first, content))
     modified = dataset_version(first for _, _, first, _ in parsed)
     seen: Counter[str] = Counter()
+    first_row_of: dict[str, int] = {}  # id -> the row that used it first
     objects: list[dict[str, Any]] = []
     for number, row, first, content in parsed:
         try:
             record = _record(row, number, file, source, first, modified, seen, columns)
         except ValueError as error:
             reject(number, str(error), content)
+            continue
+        # A second row with the same id would name the same STIX objects: the store would keep
+        # one of them while the summary counted both.
+        used = first_row_of.setdefault(record.key, number)
+        if used != number:
+            reject(number, f"id {record.key!r} already used by {unit} {used}", content)
             continue
         objects.extend(incident_objects(record))
     if rejects is not None:

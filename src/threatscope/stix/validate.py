@@ -1,8 +1,9 @@
 """What STIX requires of every object, checked on the dict as parsed.
 
 We check the rules that decide whether an object can be stored and versioned correctly: the id,
-its type, the timestamps that drive versioning, and every reference. Vocabulary and
-property-level rules are left to producers: custom properties (`x_mitre_*`) are kept untouched.
+its type, the timestamps that drive versioning, every reference, and the shape of every property
+ThreatScope reads (stix/properties.py). Vocabulary rules are left to producers, and custom
+properties we do not read (most `x_mitre_*`) are kept untouched.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+
+from threatscope.stix.properties import property_problem
 
 __all__ = ["SCO_TYPES", "is_identifier", "normalise_timestamp", "validate_object"]
 
@@ -43,8 +46,6 @@ _CREATED_ONLY = frozenset({"marking-definition"})
 _TYPE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _IDENTIFIER = re.compile(rf"([a-z0-9][a-z0-9-]*[a-z0-9])--{_UUID}")
-# Common properties we index; a wrong shape here would corrupt the alias and id indexes.
-_STRING_LISTS = ("aliases", "labels")
 # fullmatch, not `$` (which allows a trailing newline); [0-9], not \d (any script's digits).
 # The importer `export stix` names on each object (x_threatscope_importer): a source name.
 _IMPORTER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -118,12 +119,9 @@ def validate_object(obj: Any) -> str | None:
         isinstance(refs, list) and all(isinstance(r, dict) and r.get("source_name") for r in refs)
     ):
         return "'external_references' must be a list of objects, each with a 'source_name'"
-    for key in _STRING_LISTS:
-        value = obj.get(key)
-        if value is not None and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        ):
-            return f"'{key}' must be a list of strings"
+    problem = property_problem(obj)
+    if problem is not None:
+        return problem
     if stix_type == "relationship":
         rel_type = obj.get("relationship_type")
         if not isinstance(rel_type, str) or not rel_type:
