@@ -34,21 +34,36 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("xdg-cache")
 
 
+def _user_dirs(home: Path, cache: Path) -> dict[str, Path]:
+    return {
+        "HOME": home,
+        "XDG_DATA_HOME": home / "data",
+        "XDG_CONFIG_HOME": home / "config",
+        "XDG_STATE_HOME": home / "state",
+        "XDG_CACHE_HOME": cache,
+        "THREATSCOPE_DB": home / "data" / "threatscope.db",
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_dirs_for_the_session(
+    tmp_path_factory: pytest.TempPathFactory, shared_cache: Path
+) -> Iterator[None]:
+    """The same for module- and session-scoped fixtures, which pytest sets up before any
+    function-scoped one: a module's knowledge base must not be built with the user's model."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, path in _user_dirs(tmp_path_factory.mktemp("session-home"), shared_cache).items():
+            patch.setenv(name, str(path))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def private_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, shared_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Path]:
     """Every user directory (database, trained model, caches, config) in a temp folder, so a
     user's own `threatscope train` or knowledge base never changes what a test sees."""
-    home = tmp_path_factory.mktemp("home")
-    dirs = {
-        "HOME": home,
-        "XDG_DATA_HOME": home / "data",
-        "XDG_CONFIG_HOME": home / "config",
-        "XDG_STATE_HOME": home / "state",
-        "XDG_CACHE_HOME": shared_cache,
-        "THREATSCOPE_DB": home / "data" / "threatscope.db",
-    }
+    dirs = _user_dirs(tmp_path_factory.mktemp("home"), shared_cache)
     for name, path in dirs.items():
         monkeypatch.setenv(name, str(path))
     return dirs

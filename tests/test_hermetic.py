@@ -32,3 +32,18 @@ def test_user_directories_point_into_a_temp_folder(
         assert not any(path.is_relative_to(user) for user in USER_DIRS), path
     assert not default_model_path().exists()
     assert not Path(default_db_location()).exists()
+
+
+@pytest.fixture(scope="module")
+def model_path_seen_by_a_module_fixture() -> Path:
+    return default_model_path()
+
+
+def test_module_fixtures_see_private_directories_too(
+    model_path_seen_by_a_module_fixture: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Module-scoped fixtures run before function-scoped autouse ones: `import reports` in one
+    once read the user's trained model and found techniques the test did not expect."""
+    path = model_path_seen_by_a_module_fixture
+    assert path.is_relative_to(tmp_path_factory.getbasetemp()), path
+    assert not any(path.is_relative_to(user) for user in USER_DIRS), path

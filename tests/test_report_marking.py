@@ -289,7 +289,9 @@ def test_mapping_credits_must_be_strings(tmp_path: Path) -> None:
         str(mapping),
     )
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [f"error: {mapping}: [columns] licence must be a string"]
+    assert result.stderr.splitlines() == [
+        f"error: {mapping}: [columns] licence must be a string, got 4"
+    ]
     assert not (tmp_path / "kb.db").exists()
 
 

@@ -107,7 +107,7 @@ COMMANDS = [
     ),
     (["extract", "{}"], "report.txt", "a report file"),
     (["attribute", "--text", "{}"], "report.html", "a report file"),
-    (["attribute", "--bundle", "{}"], "bundle.json", "a STIX bundle"),
+    (["attribute", "--bundle", "{}"], "bundle.json", "a STIX bundle file"),
 ]
 
 

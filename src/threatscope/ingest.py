@@ -90,7 +90,7 @@ def write_objects(
         report = writer.upsert(
             objects,
             source=source_name,
-            path=str(path.resolve()),
+            path=str(path.absolute()),
             progress=progress,
             allow_foreign=allow_foreign,
         )
@@ -184,7 +184,7 @@ def store_feeds(
                 writer.upsert(
                     objects,
                     source=feed.source,
-                    path=str(path.resolve()),
+                    path=str(path.absolute()),
                     allow_foreign=allow_foreign,
                 )
             )
