@@ -75,6 +75,8 @@ def test_skip_keeps_the_first_row_of_an_id_and_lists_the_others(tmp_path: Path) 
         ),
         ("encoding = 5\n", "[columns] encoding must be a string, got 5"),
         ('encoding = "hex"\n', "[columns] encoding 'hex': not a known text encoding"),
+        # Found by the fuzz run: codecs raise ValueError on a NUL in the name.
+        ('encoding = "\\u0000"\n', "[columns] encoding '\\x00': not a known text encoding"),
         ('format = "xml"\n', "[columns] format 'xml': expected one of csv, tsv, jsonl"),
         ("date_format = 5\n", "[columns] date_format must be a string, got 5"),
         ("title = 3\n", "[columns] title must be a string, got 3"),

@@ -177,7 +177,7 @@ def _cell_value(value: Any) -> bool:
 def _text_encoding(name: str) -> bool:
     try:
         "".encode(name)  # LookupError for unknown names and for codecs not of text (hex, rot13)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         return False
     return True
 
