@@ -16,6 +16,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from threatscope.sources.table import FIELDS
+
 # Values real importers meet and the code has special cases for.
 INTERESTING = (
     "",
@@ -426,24 +428,7 @@ def eurepoc_exports(draw: st.DrawFn) -> str:
 
 # -- `import table`: a mapping and a table ------------------------------------------------------
 
-TABLE_FIELDS = (
-    "id",
-    "date",
-    "end_date",
-    "title",
-    "description",
-    "actor",
-    "actor_country",
-    "actor_category",
-    "confidence",
-    "victim",
-    "victim_country",
-    "sector",
-    "incident_type",
-    "initial_access",
-    "cve",
-    "source_url",
-)
+TABLE_FIELDS = FIELDS  # the mapping's field names, as `import table` knows them
 _SETTINGS: dict[str, st.SearchStrategy[Any]] = {
     "date_format": maybe(st.sampled_from(("%d/%m/%Y", "%Y-%m-%d", "%Y", "%"))),
     "sector_scheme": maybe(st.sampled_from(("stix", "naics", "eurepoc", "cfr", "nope"))),
