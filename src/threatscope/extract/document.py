@@ -29,7 +29,7 @@ from threatscope.names import normalise_name
 from threatscope.sources.kev import vulnerability_id
 from threatscope.store.sqlite import SQLiteStore
 
-__all__ = ["Extraction", "extract_file", "extraction_bundle"]
+__all__ = ["Extraction", "extract_file", "extract_text", "extraction_bundle"]
 
 _NAMESPACE = uuid.UUID("0b1e5b7a-5e0f-4d0c-9a8e-7c2f4e1d9b63")
 _EPOCH = "1970-01-01T00:00:00.000Z"
@@ -121,6 +121,27 @@ def extract_file(
 ) -> Extraction:
     """`model`: the trained technique classifier; without one only explicit ids are found."""
     data, text = read_report(path)
+    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return _extract(text, data, str(path), modified, store, model)
+
+
+def extract_text(
+    text: str, store: SQLiteStore | None, model: TechniqueModel | None = None
+) -> Extraction:
+    """`extract_file` for text at hand: named `<text>`, created at the epoch (no file has a
+    modification time to give), so the same text always gives the same result."""
+    epoch = datetime.fromtimestamp(0, UTC)
+    return _extract(text, text.encode("utf-8"), "<text>", epoch, store, model)
+
+
+def _extract(
+    text: str,
+    data: bytes,
+    name: str,
+    modified: datetime,
+    store: SQLiteStore | None,
+    model: TechniqueModel | None,
+) -> Extraction:
     data_hash = hashlib.sha256(data).hexdigest()
     iocs = unique_iocs(extract_iocs(text))
     entities = find_entities(build_gazetteer(store), text)
@@ -131,10 +152,9 @@ def extract_file(
     else:
         techniques = _technique_mentions(text, store)
         described = "explicit ATT&CK ids only"  # print_extraction says why, and what to run
-    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return Extraction(
         created=modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        file=str(path),
+        file=name,
         sha256=data_hash,
         characters=len(text),
         iocs=iocs,

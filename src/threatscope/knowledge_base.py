@@ -1,0 +1,528 @@
+"""`KnowledgeBase`: the front door for Python, as `sqlite_utils.Database` is for sqlite-utils.
+
+    with KnowledgeBase("kb.db") as kb:
+        kb.import_file("eurepoc", "cyber_incidents_ref.csv")
+        shares = kb.landscape(ending="2026-03-31").by_nexus
+
+Every method returns a frozen result (`threatscope.results`) whose `as_dict()` is what the
+matching `threatscope COMMAND --json` prints: the CLI is a thin layer over this class.
+
+Opening: a path or URL, as `--db` takes (store/location.py); None is the CLI's default
+(`THREATSCOPE_DB`, else the user data directory). An existing knowledge base is opened at once,
+so a file that is not one fails here. One that does not exist yet is created by the first method
+that needs it, and only once its input has been read: a failed import leaves no empty database
+behind, and `extract` without `store=True` never creates one. With `read_only=True` nothing is
+ever written, and a method that would write raises StoreError naming the parameter.
+
+Errors are the library's own (threatscope.errors) and name this class's parameters, not the
+CLI's flags.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from threatscope.config import default_db_location
+from threatscope.errors import ConfigError, StoreError
+from threatscope.results import (
+    Actor,
+    ActorList,
+    Attribution,
+    Export,
+    Extraction,
+    ImportHistory,
+    ImportResult,
+    Landscape,
+    ReportFiles,
+    Stats,
+    freeze,
+)
+from threatscope.store import Store, open_store, sqlite_path
+
+__all__ = ["KnowledgeBase", "NoEvidenceError"]
+
+PathLike = str | os.PathLike[str]
+
+# Library messages written for the CLI name its flags; at this boundary they name parameters.
+_PARAMETERS = {
+    "--sector": "sector",
+    "--victim-region": "victim_region",
+    "--victim-country": "victim_country",
+    "--actor-category": "actor_categories",
+    "--count": "count",
+    "--source": "sources",
+    "--window": "window",
+    "--ending": "ending",
+    "--months": "months",
+    "--min-n": "min_n",
+    "--tlp": "tlp",
+    "--nexus": "nexus",
+    "--mapping": "mapping=",
+    "--on-bad-row": "on_bad_row=",
+}
+_FLAG = re.compile(r"--[a-z][a-z-]*")
+
+
+class NoEvidenceError(ConfigError):
+    """`attribute()` was given nothing to go on (the CLI words this in its own flags)."""
+
+
+@contextmanager
+def _parameter_names() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as error:
+        if type(error) is not ConfigError:
+            raise
+        message = str(error)
+        named = _FLAG.sub(lambda m: _PARAMETERS.get(m[0], m[0]), message)
+        if named == message:
+            raise
+        raise ConfigError(named) from None
+
+
+def _technique_model(path: PathLike | None) -> Any:
+    """The trained technique classifier: a named file must exist; the default one may not yet
+    (then only ATT&CK ids written out are found)."""
+    from threatscope.extract.techniques import default_model_path, load_model
+
+    if path is None and not default_model_path().is_file():
+        return None
+    return load_model(path)
+
+
+def _paths(path: PathLike | Sequence[PathLike] | None) -> list[Path]:
+    if path is None:
+        return []
+    if isinstance(path, str | os.PathLike):
+        return [Path(path)]
+    return [Path(p) for p in path]
+
+
+class KnowledgeBase:
+    """A ThreatScope knowledge base, opened by path or URL (see the module docstring)."""
+
+    def __init__(self, location: PathLike | None = None, *, read_only: bool = False) -> None:
+        self.location = os.fspath(location) if location is not None else default_db_location()
+        self.read_only = read_only
+        self._store: Store | None = None
+        self._closed = False
+        if self._exists():
+            self._store = self._open()
+
+    # -- opening and closing ------------------------------------------------------------------
+
+    def _exists(self) -> bool:
+        # A URL no backend serves fails here (sqlite_path), before anything is created.
+        path = sqlite_path(self.location)
+        return path == ":memory:" or Path(path).exists()
+
+    def _open(self) -> Store:
+        return open_store(self.location, create=not self.read_only, read_only=self.read_only)
+
+    @property
+    def store(self) -> Store:
+        """The underlying store (opened, or created, on first use)."""
+        if self._closed:
+            raise StoreError(f"{self.location}: this KnowledgeBase is closed")
+        if self._store is None:
+            self._store = self._open()
+        return self._store
+
+    def _existing_store(self) -> Store | None:
+        """The store if the knowledge base exists; None (nothing created) if not."""
+        if self._store is None and not self._closed and not self._exists():
+            return None
+        return self.store
+
+    def _writable(self, what: str) -> Store | None:
+        if self.read_only:
+            raise StoreError(
+                f"{self.location}: opened with read_only=True; {what} writes to the knowledge "
+                "base (open it with read_only=False)"
+            )
+        return self._existing_store()
+
+    def _protected_file(self) -> Path:
+        """The database file, which no output may replace."""
+        return Path(sqlite_path(self.location))
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Close the connection; closing twice is harmless."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self._closed = True
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("read-only" if self.read_only else "writable")
+        return f"<KnowledgeBase {self.location!r} {state}>"
+
+    # -- importing ----------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        source: str,
+        path: PathLike | Sequence[PathLike] | None = None,
+        *,
+        mapping: PathLike | None = None,
+        on_bad_row: str = "fail",
+        allow_foreign_versions: bool = False,
+        model: PathLike | None = None,
+    ) -> ImportResult:
+        """Read `path` through the importer `source` (see `threatscope sources`: attack,
+        misp-galaxy, kev, stix, eurepoc, table, reports, plugins) and store it in one
+        transaction; bad input raises InputError and writes nothing.
+
+        `mapping`: the TOML mapping `table` reads through; `on_bad_row="skip"` leaves bad rows
+        out and lists them in the result's `skipped`. `reports` takes several paths (files or
+        directories) and `model`, the technique model (default: the one `train` wrote)."""
+        from threatscope.ingest import incident_summary, load_source, write_objects
+
+        self._writable(f"import_file({source!r})")
+        if on_bad_row not in ("fail", "skip"):
+            raise ConfigError(f"on_bad_row {on_bad_row!r}: expected 'fail' or 'skip'")
+        rejects: list[Any] | None = [] if on_bad_row == "skip" else None
+        paths = _paths(path)
+        if source == "reports":
+            resolved, objects = self._load_reports(paths, model)
+        else:
+            if len(paths) > 1:
+                raise ConfigError(f"source {source!r} takes one path")
+            with _parameter_names():
+                resolved, objects = load_source(
+                    source,
+                    paths[0] if paths else None,
+                    Path(mapping) if mapping is not None else None,
+                    rejects,
+                )
+        report = write_objects(
+            self.store, source, resolved, objects, allow_foreign=allow_foreign_versions
+        )
+        incidents = incident_summary(objects)
+        return ImportResult.from_dict(
+            {
+                **report.as_dict(),
+                **({"incidents": incidents} if incidents else {}),
+                **(
+                    {"skipped": [{"row": r.row, "reason": r.reason} for r in rejects]}
+                    if rejects is not None
+                    else {}
+                ),
+            }
+        )
+
+    def _load_reports(
+        self, paths: list[Path], model: PathLike | None
+    ) -> tuple[Path, list[dict[str, Any]]]:
+        """Actors in the reports resolve against this knowledge base when it exists."""
+        from threatscope.sources.report_incidents import load_reports
+
+        if not paths:
+            raise ConfigError("source 'reports' needs path (report files or directories)")
+        objects = load_reports(paths, self._existing_store(), _technique_model(model))
+        resolved = [p.resolve() for p in paths]
+        common = resolved[0] if len(resolved) == 1 else Path(os.path.commonpath(resolved))
+        return common, objects
+
+    def imports(self) -> ImportHistory:
+        """Every import recorded, oldest first (`threatscope imports --json`)."""
+        return ImportHistory(imports=freeze(self.store.imports()))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        """Current objects per STIX type, relationships, actors per nexus."""
+        return Stats.from_dict(self.store.stats())
+
+    def actors(self, search: str | None = None, nexus: str | None = None) -> ActorList:
+        """Resolved actors, by name; `nexus` in any spelling (China, CN, CHN, or 'unknown');
+        `search` keeps those whose name, an alias or an ATT&CK id contains it (any case)."""
+        from threatscope.actors.nexus_option import nexus_code
+
+        with _parameter_names():
+            code = None if nexus is None else nexus_code(nexus)
+        docs = self.store.list_actors(code)
+        if search is not None:
+            needle = search.casefold()
+            docs = [d for d in docs if any(needle in n.casefold() for n in _names(d))]
+        return ActorList.from_dict({"actors": [_summary(d) for d in docs], "nexus": code})
+
+    def actor(self, name_or_id: str) -> Actor:
+        """One actor by any name, alias, ATT&CK id or STIX id; NotFoundError (with close names)
+        when none matches."""
+        from threatscope.actors import find_actor
+        from threatscope.actors.cves import actor_cves
+
+        store = self.store
+        doc = find_actor(store, name_or_id)
+        doc["cves"] = actor_cves(store.analytics(), doc["id"])
+        return Actor.from_dict(doc)
+
+    def landscape(
+        self,
+        *,
+        sector: str | None = None,
+        victim_region: str | None = None,
+        victim_country: str | None = None,
+        actor_categories: Sequence[str] | None = None,
+        count: str = "any",
+        sources: Sequence[str] | None = None,
+        window: str | None = None,
+        ending: str | None = None,
+        months: int = 12,
+        infer_nexus: bool = False,
+        min_n: int = 10,
+    ) -> Landscape:
+        """Nexus shares with 95% intervals, change against the window before, trend, sectors
+        and regions. `window` is START..END; else the `months` ending `ending` (default: the
+        latest 31 March in the data). `actor_categories` default: state and state-affiliated."""
+        from threatscope.landscape.compute import landscape
+
+        store = self.store
+        with _parameter_names():
+            filters = _filters(
+                sector, victim_region, victim_country, actor_categories, count, sources
+            )
+            result = landscape(
+                store.analytics(),
+                filters,
+                window,
+                ending,
+                months,
+                infer_nexus_with=store if infer_nexus else None,
+                min_n=min_n,
+            )
+        return Landscape.from_dict(result)
+
+    def report(
+        self,
+        path: PathLike = "report.html",
+        *,
+        pdf: bool = False,
+        tlp: str | None = None,
+        sector: str | None = None,
+        victim_region: str | None = None,
+        victim_country: str | None = None,
+        actor_categories: Sequence[str] | None = None,
+        count: str = "any",
+        sources: Sequence[str] | None = None,
+        window: str | None = None,
+        ending: str | None = None,
+        months: int = 12,
+        infer_nexus: bool = False,
+        min_n: int = 10,
+    ) -> ReportFiles:
+        """Write the landscape as a self-contained HTML report (and with `pdf`, a PDF beside
+        it, printed by Chromium). `tlp`: clear, green, amber, amber+strict or red (default:
+        clear when every source is public). The filters are `landscape()`'s."""
+        from threatscope.landscape.compute import landscape
+        from threatscope.report.html import write_report  # Altair costs 0.5 s to import
+        from threatscope.report.marking import parse_tlp, report_marking
+
+        with _parameter_names():
+            requested = parse_tlp(tlp) if tlp is not None else None
+        store = self.store
+        marking, credits = report_marking(store.analytics(), requested)
+        with _parameter_names():
+            filters = _filters(
+                sector, victim_region, victim_country, actor_categories, count, sources
+            )
+            result = landscape(
+                store.analytics(),
+                filters,
+                window,
+                ending,
+                months,
+                infer_nexus_with=store if infer_nexus else None,
+                min_n=min_n,
+            )
+        written = write_report(
+            result,
+            Path(path),
+            pdf=pdf,
+            marking=marking,
+            credits=credits,
+            protect=self._protected_file(),
+        )
+        return ReportFiles(written=tuple(written), marking=marking.label)
+
+    def export(
+        self,
+        path: PathLike,
+        *,
+        types: Sequence[str] | None = None,
+        include_revoked: bool = False,
+    ) -> Export:
+        """Write current objects (only `types`, if given) as one STIX 2.1 bundle; importing it
+        with source `stix` restores them."""
+        from threatscope.export import export_bundle
+
+        count = export_bundle(
+            self.store,
+            Path(path),
+            types=list(types) if types else None,
+            include_revoked=include_revoked,
+            protect=self._protected_file(),
+        )
+        return Export(path=Path(path), objects=count)
+
+    # -- reading reports ----------------------------------------------------------------------
+
+    def extract(
+        self,
+        path: PathLike | None = None,
+        *,
+        text: str | None = None,
+        store: bool = False,
+        bundle: PathLike | None = None,
+        model: PathLike | None = None,
+    ) -> Extraction:
+        """IOCs, CVEs, ATT&CK techniques, actors, malware, sectors and countries in a report
+        file (.txt, .md, .html, .pdf) or in `text`. Names resolve against this knowledge base
+        when it exists. `bundle`: also write the STIX 2.1 bundle there; `store`: write it into
+        the knowledge base (files only: provenance names the file)."""
+        from threatscope.extract.document import extract_file, extract_text, extraction_bundle
+        from threatscope.files import write_atomically
+        from threatscope.ingest import write_objects
+
+        if (path is None) == (text is None):
+            raise ConfigError("extract() takes a path or text=, exactly one of them")
+        if store and text is not None:
+            raise ConfigError("extract(text=..., store=True): only a file can be stored")
+        # The extractors take the SQLite store; Any until the store owns their SQL (issue 13).
+        kb: Any = self._writable("extract(store=True)") if store else self._existing_store()
+        classifier = _technique_model(model)
+        if text is not None:
+            extraction = extract_text(text, kb, classifier)
+        else:
+            extraction = extract_file(Path(path), kb, classifier)  # type: ignore[arg-type]
+        # The bundle only when written somewhere: a UUID per object is no small cost.
+        stix = extraction_bundle(extraction, kb) if bundle is not None or store else {}
+        if bundle is not None:
+            data = orjson.dumps(stix, option=orjson.OPT_INDENT_2)
+            write_atomically(Path(bundle), data, protect=self._protected_file())
+        summary = extraction.summary()
+        if store:
+            report = write_objects(self.store, "extract", Path(path), stix["objects"])  # type: ignore[arg-type]
+            summary["stored"] = report.as_dict()
+        return Extraction.from_dict(summary)
+
+    def attribute(
+        self,
+        evidence: Any = None,
+        *,
+        techniques: Sequence[str] | None = None,
+        software: Sequence[str] | None = None,
+        cves: Sequence[str] | None = None,
+        iocs: Sequence[str] | None = None,
+        sectors: Sequence[str] | None = None,
+        victim_countries: Sequence[str] | None = None,
+        first_seen: str | None = None,
+        bundle: PathLike | None = None,
+        report: PathLike | None = None,
+        text: str | None = None,
+        model: PathLike | None = None,
+        top: int = 10,
+    ) -> Attribution:
+        """Which actor, and which nexus, best explain the evidence: calibrated probabilities.
+
+        Evidence: an `Evidence` (threatscope.attribution), the keyword lists, a STIX `bundle`
+        file, and a report file (`report`) or `text` read through `extract`; all are merged.
+        None at all raises NoEvidenceError."""
+        from threatscope.attribution import (
+            attribute,
+            evidence_from_bundle,
+            evidence_from_summary,
+            make_evidence,
+        )
+        from threatscope.extract.document import extract_file, extract_text
+        from threatscope.stix import parse_file
+
+        store: Any = self.store
+        found = make_evidence(
+            _list(techniques),
+            _list(software),
+            _list(cves),
+            _list(iocs),
+            _list(sectors),
+            _list(victim_countries),
+            first_seen,
+        )
+        if evidence is not None:
+            found = evidence.merged(found)
+        if bundle is not None:
+            # Checked as `import stix` checks a bundle: its objects then have the shapes read.
+            objects = parse_file(Path(bundle)).objects
+            found = found.merged(evidence_from_bundle({"objects": objects}))
+        if report is not None or text is not None:
+            classifier = _technique_model(model)
+            if report is not None:
+                summary = extract_file(Path(report), store, classifier).summary()
+                found = found.merged(evidence_from_summary(summary))
+            if text is not None:
+                summary = extract_text(text, store, classifier).summary()
+                found = found.merged(evidence_from_summary(summary))
+        if found.is_empty():
+            raise NoEvidenceError(
+                "attribute() found no evidence: give techniques, software, cves, iocs, "
+                "sectors, victim_countries, first_seen, bundle, report or text"
+            )
+        return Attribution.from_dict(attribute(store, found, top=top))
+
+
+def _list(values: Sequence[str] | None) -> list[str] | None:
+    if isinstance(values, str):  # one value given bare: a string is not a list of letters
+        return [values]
+    return None if values is None else list(values)
+
+
+def _filters(
+    sector: str | None,
+    victim_region: str | None,
+    victim_country: str | None,
+    actor_categories: Sequence[str] | None,
+    count: str,
+    sources: Sequence[str] | None,
+) -> Any:
+    from threatscope.landscape.selection import Filters
+    from threatscope.taxonomy import STATE_CATEGORIES
+
+    categories = tuple(_list(actor_categories) or ()) or STATE_CATEGORIES
+    return Filters(
+        sector, victim_region, victim_country, categories, count, tuple(_list(sources) or ())
+    )
+
+
+def _names(doc: dict[str, Any]) -> Iterator[str]:
+    yield doc["name"]
+    yield from doc["external_ids"]
+    for alias in doc["aliases"]:
+        yield alias["alias"]
+
+
+def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """One `actor list --json` row (and the member sources, which only the table shows)."""
+    return {k: doc[k] for k in ("id", "name", "nexus", "external_ids")} | {
+        "aliases": len(doc["aliases"]),
+        "members": len(doc["members"]),
+        "conflicts": len(doc["conflicts"]),
+        "sources": sorted({m["source"] for m in doc["members"]}),
+    }
