@@ -24,13 +24,10 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from threatscope import __version__
-from threatscope.actors import find_actor, join_member, split_member
-from threatscope.actors.nexus_option import nexus_code
+from threatscope.actors import join_member, split_member
 from threatscope.config import default_db_location, shared_data_dir
 from threatscope.console import SafeConsole, clean, literal, styled
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
-from threatscope.export import export_bundle
-from threatscope.files import write_atomically
 from threatscope.ingest import (
     fetch_feeds,
     incident_summary,
@@ -38,8 +35,7 @@ from threatscope.ingest import (
     store_feeds,
     write_objects,
 )
-from threatscope.landscape.compute import landscape
-from threatscope.landscape.selection import Filters
+from threatscope.knowledge_base import KnowledgeBase, NoEvidenceError, ParameterError
 from threatscope.report.terminal import (
     print_attribution,
     print_evaluation,
@@ -50,7 +46,6 @@ from threatscope.sources import all_sources
 from threatscope.sources.fetch import DEFAULT_DEADLINE
 from threatscope.sources.table import RejectedRow, write_rejects
 from threatscope.store import Store, open_store, sqlite_path
-from threatscope.taxonomy import STATE_CATEGORIES
 
 
 class _OneLineErrors(TyperGroup):
@@ -135,6 +130,22 @@ def _store(create: bool = False, write: bool = False) -> Iterator[Store]:
             yield store
     finally:
         store.close()
+
+
+@contextmanager
+def _kb(write: bool = False) -> Iterator[KnowledgeBase]:
+    """The knowledge base for one command, read-only unless the command writes. Its errors
+    name its parameters; a user of the command reads them in the command's flags."""
+    with _errors():
+        kb = KnowledgeBase(State.db, read_only=not write)
+    try:
+        with _errors():
+            try:
+                yield kb
+            except ParameterError as error:
+                raise ConfigError(error.flag_message) from None
+    finally:
+        kb.close()
 
 
 def _db_file() -> Path:
@@ -398,9 +409,9 @@ def sources_(json: JsonOption = False) -> None:
 @app.command("stats")
 def stats(json: JsonOption = False) -> None:
     """Counts of current, non-revoked objects per STIX type, and actors per nexus."""
-    with _store() as store:
-        result = store.stats()
-        history = store.imports()
+    with _kb() as kb:
+        result = kb.stats().as_dict()
+        history = kb.imports()
     if json:
         _print_json(result)
         return
@@ -419,8 +430,8 @@ def stats(json: JsonOption = False) -> None:
 @app.command("imports")
 def imports_(json: JsonOption = False) -> None:
     """The import history: which source brought what, when, and what it changed."""
-    with _store() as store:
-        history = store.imports()
+    with _kb() as kb:
+        history = kb.imports().as_list()
     if json:
         _print_json(history)
         return
@@ -461,11 +472,8 @@ def actor_show(
 ) -> None:
     """One resolved actor: aliases with the sources asserting them, nexus, conflicts, members,
     and the CVEs it is linked to with the sources linking them."""
-    from threatscope.actors.cves import actor_cves
-
-    with _store() as store:
-        doc = find_actor(store, name)
-        doc["cves"] = actor_cves(store.analytics(), doc["id"])
+    with _kb() as kb:
+        doc = kb.actor(name).as_dict()
     if json:
         _print_json(doc)
         return
@@ -523,34 +531,22 @@ def actor_list(
     json: JsonOption = False,
 ) -> None:
     """Resolved actors, optionally of one nexus."""
-    with _errors():
-        code = None if nexus is None else nexus_code(nexus)
-    with _store() as store:
-        docs = store.list_actors(code)
+    with _kb() as kb:
+        actors = kb.actors(nexus=nexus)
     if json:
-        _print_json(
-            [
-                {k: d[k] for k in ("id", "name", "nexus", "external_ids")}
-                | {
-                    "aliases": len(d["aliases"]),
-                    "members": len(d["members"]),
-                    "conflicts": len(d["conflicts"]),
-                }
-                for d in docs
-            ]
-        )
+        _print_json(actors.as_list())
         return
     # The title says how --nexus was read ("China" -> CN), so an empty list is never silent.
-    title = f"{len(docs)} actors" + (f" with nexus {code}" if code else "")
+    title = f"{len(actors)} actors" + (f" with nexus {actors.nexus}" if actors.nexus else "")
     table = Table("actor", "nexus", "ATT&CK", "aliases", "sources", "conflicts", title=title)
-    for d in docs:
+    for a in actors:
         table.add_row(
-            d["name"],
-            d["nexus"] or "—",
-            ", ".join(d["external_ids"]),
-            str(len(d["aliases"])),
-            ", ".join(sorted({m["source"] for m in d["members"]})),
-            str(len(d["conflicts"])) if d["conflicts"] else "",
+            a.name,
+            a.nexus or "—",
+            ", ".join(a.external_ids),
+            str(a.aliases),
+            ", ".join(a.sources),
+            str(a.conflicts) if a.conflicts else "",
         )
     out.print(table)
 
@@ -592,26 +588,12 @@ def export_stix(
     include_revoked: Annotated[bool, typer.Option(help="Include revoked objects.")] = False,
 ) -> None:
     """Write current objects as one STIX 2.1 bundle."""
-    with _store() as store:
-        count = export_bundle(
-            store, output, types=type_, include_revoked=include_revoked, protect=_db_file()
-        )
+    with _kb() as kb:
+        count = kb.export(output, types=type_, include_revoked=include_revoked).objects
     err.print(f"wrote {count} objects to {output}")
 
 
 # -- landscape -------------------------------------------------------------------------------
-
-
-def _filters(
-    sector: str | None,
-    victim_region: str | None,
-    victim_country: str | None,
-    actor_category: list[str] | None,
-    count: str,
-    source: list[str] | None,
-) -> Filters:
-    categories = tuple(actor_category) if actor_category else STATE_CATEGORIES
-    return Filters(sector, victim_region, victim_country, categories, count, tuple(source or ()))
 
 
 SectorOption = Annotated[
@@ -691,18 +673,20 @@ def landscape_(
     json: JsonOption = False,
 ) -> None:
     """Who attacks whom: nexus shares with 95% intervals, change, trend, sectors, regions."""
-    with _store() as store:
-        filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
-        with err.status(literal("Computing…"), spinner="dots"):
-            result = landscape(
-                store.analytics(),
-                filters,
-                window,
-                ending,
-                months,
-                infer_nexus_with=store if infer_nexus else None,
-                min_n=min_n,
-            )
+    with _kb() as kb, err.status(literal("Computing…"), spinner="dots"):
+        result = kb.landscape(
+            sector=sector,
+            victim_region=victim_region,
+            victim_country=victim_country,
+            actor_categories=actor_category,
+            count=count,
+            sources=source,
+            window=window,
+            ending=ending,
+            months=months,
+            infer_nexus=infer_nexus,
+            min_n=min_n,
+        ).as_dict()
     if json:
         _print_json(result)
         return
@@ -741,27 +725,23 @@ def report_(
     min_n: MinNOption = 10,
 ) -> None:
     """Write the landscape as an HTML report with charts (and PDF with --pdf)."""
-    from threatscope.report.html import write_report  # Altair costs 0.5 s to import
-    from threatscope.report.marking import parse_tlp, report_marking
-
-    with _errors():
-        requested = parse_tlp(tlp) if tlp is not None else None
-    with _store() as store:
-        marking, credits = report_marking(store.analytics(), requested)
-        filters = _filters(sector, victim_region, victim_country, actor_category, count, source)
-        result = landscape(
-            store.analytics(),
-            filters,
-            window,
-            ending,
-            months,
-            infer_nexus_with=store if infer_nexus else None,
+    with _kb() as kb, err.status(literal("Rendering charts…"), spinner="dots"):
+        written = kb.report(
+            output,
+            pdf=pdf,
+            tlp=tlp,
+            sector=sector,
+            victim_region=victim_region,
+            victim_country=victim_country,
+            actor_categories=actor_category,
+            count=count,
+            sources=source,
+            window=window,
+            ending=ending,
+            months=months,
+            infer_nexus=infer_nexus,
             min_n=min_n,
-        )
-        with err.status(literal("Rendering charts…"), spinner="dots"):
-            written = write_report(
-                result, output, pdf=pdf, marking=marking, credits=credits, protect=_db_file()
-            )
+        ).written
     for path in written:
         out.print(f"wrote {path}", highlight=False)
 
@@ -921,42 +901,14 @@ def extract_(
     json: JsonOption = False,
 ) -> None:
     """IOCs, CVEs, ATT&CK techniques, actors, malware, sectors and countries in a report."""
-    from threatscope.extract.document import extract_file, extraction_bundle
-
-    store: Store | None = None
-    with _errors():
-        # The knowledge base resolves names if it exists; it is created only once the file has
-        # been read, so unreadable input leaves no new database behind.
-        if Path(sqlite_path(State.db)).is_file():
-            store = open_store(State.db, create=False, read_only=not store_it)
-        classifier = _technique_model(model)
-    try:
-        with _errors(), err.status(literal(f"Reading {file}…"), spinner="dots"):
-            extraction = extract_file(file, store, classifier)
-            # The bundle only when written somewhere: a UUID per object is no small cost.
-            stix = extraction_bundle(extraction, store) if bundle is not None or store_it else {}
-        if bundle is not None:
-            with _errors():
-                _write_bundle(bundle, stix)
-        report = None
-        if store_it:
-            with _errors():
-                store = store or open_store(State.db, create=True)
-                report = write_objects(store, "extract", file, stix["objects"])
-    finally:
-        if store is not None:
-            store.close()
-    summary = extraction.summary()
-    if report is not None:
-        summary["stored"] = report.as_dict()
+    # The knowledge base resolves names if it exists; it is created only once the file has
+    # been read, so unreadable input leaves no new database behind (KnowledgeBase sees to it).
+    with _kb(write=store_it) as kb, err.status(literal(f"Reading {file}…"), spinner="dots"):
+        summary = kb.extract(file, store=store_it, bundle=bundle, model=model).as_dict()
     if json:
         _print_json(summary)
         return
     print_extraction(out, summary)
-
-
-def _write_bundle(path: Path, bundle: dict[str, Any]) -> None:
-    write_atomically(path, orjson.dumps(bundle, option=orjson.OPT_INDENT_2), protect=_db_file())
 
 
 # -- attribution -----------------------------------------------------------------------------
@@ -995,30 +947,22 @@ def attribute_(
     json: JsonOption = False,
 ) -> None:
     """Which actor, and which nexus, best explains the evidence: calibrated probabilities."""
-    from threatscope.attribution import (
-        attribute,
-        evidence_from_bundle,
-        evidence_from_summary,
-        make_evidence,
-    )
-    from threatscope.stix import parse_file
-
-    with _store() as store:
-        evidence = make_evidence(technique, software, cve, ioc, sector, victim_country, first_seen)
-        if bundle is not None:
-            # Checked as `import stix` checks a bundle: its objects then have the shapes read.
-            objects = parse_file(bundle).objects
-            evidence = evidence.merged(evidence_from_bundle({"objects": objects}))
-        if text is not None:
-            from threatscope.extract.document import extract_file
-
-            classifier = _technique_model(model)
-            with err.status(literal(f"Reading {text}…"), spinner="dots"):
-                summary = extract_file(text, store, classifier).summary()
-            evidence = evidence.merged(evidence_from_summary(summary))
-        if evidence.is_empty():
-            raise ConfigError("give some evidence: --technique, --software, --text, …")
-        result = attribute(store, evidence)
+    with _kb() as kb:
+        try:
+            result = kb.attribute(
+                techniques=technique,
+                software=software,
+                cves=cve,
+                iocs=ioc,
+                sectors=sector,
+                victim_countries=victim_country,
+                first_seen=first_seen,
+                bundle=bundle,
+                report=text,
+                model=model,
+            ).as_dict()
+        except NoEvidenceError:
+            raise ConfigError("give some evidence: --technique, --software, --text, …") from None
     if json:
         _print_json(result)
         return

@@ -46,7 +46,7 @@ from threatscope.results import (
 )
 from threatscope.store import Store, open_store, sqlite_path
 
-__all__ = ["KnowledgeBase", "NoEvidenceError"]
+__all__ = ["KnowledgeBase", "NoEvidenceError", "ParameterError"]
 
 PathLike = str | os.PathLike[str]
 
@@ -74,6 +74,15 @@ class NoEvidenceError(ConfigError):
     """`attribute()` was given nothing to go on (the CLI words this in its own flags)."""
 
 
+class ParameterError(ConfigError):
+    """A ConfigError worded for the CLI, reworded to name parameters; `flag_message` keeps the
+    CLI's own words, which the CLI prints."""
+
+    def __init__(self, message: str, flag_message: str) -> None:
+        super().__init__(message)
+        self.flag_message = flag_message
+
+
 @contextmanager
 def _parameter_names() -> Iterator[None]:
     try:
@@ -85,7 +94,7 @@ def _parameter_names() -> Iterator[None]:
         named = _FLAG.sub(lambda m: _PARAMETERS.get(m[0], m[0]), message)
         if named == message:
             raise
-        raise ConfigError(named) from None
+        raise ParameterError(named, message) from None
 
 
 def _technique_model(path: PathLike | None) -> Any:
