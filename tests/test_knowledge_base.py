@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import threatscope
@@ -29,6 +31,7 @@ from threatscope import (
     StoreError,
 )
 from threatscope.cli import app
+from threatscope.results import Landscape, freeze, thaw
 
 REDUCED = "incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv"
 HAS_PANDAS = importlib.util.find_spec("pandas") is not None
@@ -314,6 +317,51 @@ def test_results_are_frozen_all_the_way_down(kb: KnowledgeBase) -> None:
     copy = figures.as_dict()
     copy["window"]["start"] = "1900-01-01"
     assert figures.as_dict()["window"]["start"] != "1900-01-01"
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)  # what orjson writes
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_freeze_then_thaw_gives_the_same_json_bytes(value: Any) -> None:
+    assert orjson.dumps(thaw(freeze(value))) == orjson.dumps(value)
+
+
+def test_a_key_without_a_field_is_refused_not_dropped(kb: KnowledgeBase) -> None:
+    document = kb.landscape().as_dict() | {"new_key": 1}
+    with pytest.raises(ValueError, match="Landscape: no field for new_key"):
+        Landscape.from_dict(document)
+
+
+def test_extract_store_writes_after_reading_and_equals_the_cli_json(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("APT41 exploited CVE-2021-44228 (T1190).", encoding="utf-8")
+    missing = tmp_path / "missing.txt"
+    with KnowledgeBase(tmp_path / "api.db") as kb:
+        with pytest.raises(InputError):
+            kb.extract(missing, store=True)
+        assert not (tmp_path / "api.db").exists()  # unreadable input: no database made
+        stored = kb.extract(report, store=True, bundle=tmp_path / "api-bundle.json")
+    assert stored.stored is not None and stored.stored["source"] == "extract"
+    assert stored.stored["added"] == stored.stored["received"] > 0
+    cli = json.loads(
+        cli_json(tmp_path / "cli.db", "extract", str(report), "--store", "-o", str(tmp_path / "b"))
+    )
+    assert stored.as_dict() | {"stored": None} == cli | {"stored": None}
+    assert stored.stored | {"import_id": None} == cli["stored"] | {"import_id": None}
+    api_bundle = json.loads((tmp_path / "api-bundle.json").read_bytes())
+    cli_bundle = json.loads((tmp_path / "b").read_bytes())
+    assert api_bundle["objects"] == cli_bundle["objects"]
 
 
 # -- DataFrames --------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -45,6 +45,9 @@ from threatscope.results import (
     freeze,
 )
 from threatscope.store import Store, open_store, sqlite_path
+
+if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
+    from threatscope.attribution import Evidence
 
 __all__ = ["KnowledgeBase", "NoEvidenceError", "ParameterError"]
 
@@ -436,7 +439,7 @@ class KnowledgeBase:
 
     def attribute(
         self,
-        evidence: Any = None,
+        evidence: Evidence | None = None,
         *,
         techniques: Sequence[str] | None = None,
         software: Sequence[str] | None = None,
