@@ -119,11 +119,17 @@ class SectorModel:
 
 def train_sector_model(csv: Path) -> SectorModel:
     """Fit on the training half of the EuRepoC Global Database at `csv`."""
+    texts, labels = training_examples(csv)
+    vectorizer, classifier = fit(texts, labels)
+    return SectorModel.from_fitted(vectorizer, classifier, len(texts))
+
+
+def fit(texts: list[str], labels: list[str]) -> tuple[Any, Any]:
+    """scikit-learn's fitted vectorizer and classifier (two labels or more, a word in two texts)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    texts, labels = training_examples(csv)
     vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2)
     features = vectorizer.fit_transform(texts)
     # liblinear one-vs-rest: a tenth of a second here, where multinomial lbfgs took seconds;
@@ -132,7 +138,7 @@ def train_sector_model(csv: Path) -> SectorModel:
         LogisticRegression(C=3.0, solver="liblinear", class_weight="balanced")
     )
     classifier.fit(features, labels)
-    return SectorModel.from_fitted(vectorizer, classifier, len(texts))
+    return vectorizer, classifier
 
 
 def training_examples(csv: Path) -> tuple[list[str], list[str]]:
