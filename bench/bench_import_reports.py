@@ -1,14 +1,15 @@
 """How well `import reports` reads victim sector, victim country and nexus from incident prose.
 
-    .venv/bin/python bench/bench_import_reports.py [--db KB] [--csv EUREPOC_GLOBAL_DB]
+    .venv/bin/python bench/bench_import_reports.py [--db KB] [--csv EUREPOC_CSV] [--rules-only]
 
 Ground truth: the EuRepoC Global Database 1.1, each incident's `description` read by the same
 code `import reports` runs on a report file (sources/report_incidents.py), against what
 EuRepoC's coders recorded, as the `eurepoc` importer maps it: receiver category/sub-category
 onto our sector taxonomy, receiver country, and initiator country. Split: the test half is the
 incidents whose EuRepoC ID has an odd CRC-32 (`zlib.crc32(ID)`); the rules were written without
-looking at it and nothing is fitted, the other half (`--split tune`) only sets the majority
-baseline printed beside each field.
+looking at it. The other half (`--split tune`) sets the majority baseline printed beside each
+field and trains the sector model (`sources/report_sectors.py`) that reads a sector when the
+text names none, as `import reports` does with the shared data; `--rules-only` leaves it out.
 
 Per field, over the incidents whose coders recorded a value:
 * sector: the report's first sector (most mentioned) is one the coders recorded ("exact"), or
@@ -27,7 +28,6 @@ import argparse
 import os
 import tempfile
 import time
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from threatscope.extract.entities import build_gazetteer
 from threatscope.ingest import run_import
 from threatscope.sources.eurepoc import load_eurepoc
 from threatscope.sources.report_incidents import report_incident
+from threatscope.sources.report_sectors import SectorModel, is_training_incident, train_sector_model
 from threatscope.store import open_store
 from threatscope.taxonomy import sectors
 
@@ -51,6 +52,7 @@ def main() -> None:
         "--csv", type=Path, default=DATA / "incidents/eurepoc-1.1/EuRepoC_Global_Database_1.1.csv"
     )
     parser.add_argument("--split", choices=("test", "tune", "all"), default="test")
+    parser.add_argument("--rules-only", action="store_true", help="no learnt sector model")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = knowledge_base(args.db or Path(tmp) / "kb.db", fresh=args.db is None)
@@ -58,12 +60,15 @@ def main() -> None:
         cases = [i for i in incidents if i["type"] == "incident" and i.get("description")]
         chosen = [c for c in cases if args.split == "all" or split_of(c) == args.split]
         tune = [c for c in cases if split_of(c) == "tune"]
+        sector_model = None if args.rules_only else train_sector_model(args.csv)
         began = time.perf_counter()
-        result = measure(store, chosen, tune)
+        result = measure(store, chosen, tune, sector_model)
         seconds = time.perf_counter() - began
         store.close()
     print(f"EuRepoC 1.1 descriptions, {args.split} split (odd CRC-32 of ID = test):")
-    print(f"{len(chosen)} incidents read in {seconds:.1f} s")
+    print(f"{len(chosen)} incidents read in {seconds:.1f} s", end="")
+    print(" (rules only)" if sector_model is None else f" (sector model: {sector_model.examples}"
+          " training-half descriptions)")
     for field, figures in result["fields"].items():
         print(
             f"{field:<16} n={figures['n']:4d}  accuracy {figures['accuracy']:.3f}"
@@ -85,7 +90,7 @@ def knowledge_base(db: Path, fresh: bool) -> Any:
 
 def split_of(incident: dict[str, Any]) -> str:
     eurepoc_id = incident["external_references"][0]["external_id"]
-    return "test" if zlib.crc32(eurepoc_id.encode()) % 2 else "tune"
+    return "tune" if is_training_incident(eurepoc_id) else "test"
 
 
 def roots(sector_id: str) -> set[str]:
@@ -103,7 +108,10 @@ def coded(incident: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def measure(
-    store: Any, cases: list[dict[str, Any]], tune: list[dict[str, Any]]
+    store: Any,
+    cases: list[dict[str, Any]],
+    tune: list[dict[str, Any]],
+    sector_model: SectorModel | None = None,
 ) -> dict[str, Any]:
     gazetteer = build_gazetteer(store)
     right: Counter[str] = Counter()
@@ -116,7 +124,10 @@ def measure(
     majority_right: Counter[str] = Counter()
     for incident in cases:
         truth = coded(incident)
-        read = report_incident(incident["description"], incident["id"], "", gazetteer, store)
+        read = report_incident(
+            incident["description"], incident["id"], "", gazetteer, store,
+            sector_model=sector_model,
+        )  # fmt: skip
         guesses = {
             "sector": read.sectors[0].value if read.sectors else None,
             "victim country": read.countries[0].value if read.countries else None,

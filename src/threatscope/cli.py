@@ -280,6 +280,7 @@ def _load_reports(paths: list[Path]) -> tuple[Path, list[dict[str, Any]]]:
     """`import reports`: actors resolve against the knowledge base when there is one (opened
     read-only while reading; nothing is written before every file has been read)."""
     from threatscope.sources.report_incidents import load_reports
+    from threatscope.sources.report_sectors import default_sector_model
 
     store: Store | None = None
     with _errors():
@@ -288,10 +289,13 @@ def _load_reports(paths: list[Path]) -> tuple[Path, list[dict[str, Any]]]:
         if Path(sqlite_path(State.db)).is_file():
             store = open_store(State.db, create=False, read_only=True)
         classifier = _technique_model(None)
+        sector_model = default_sector_model()  # None without the shared data: keywords only
     try:
         progress, update = _write_progress("Reading reports")
         with _errors(), progress:
-            objects = load_reports(paths, store, classifier, progress=update)
+            objects = load_reports(
+                paths, store, classifier, progress=update, sector_model=sector_model
+            )
     finally:
         if store is not None:
             store.close()

@@ -2,8 +2,10 @@
 
 The MISP galaxy inside pymispgalaxies is always there; ATT&CK (Enterprise, ICS), CISA KEV and
 the reduced EuRepoC incident export are added when the shared data directory (`THREATSCOPE_DATA`,
-default `../shared/data`) holds them. With incidents at hand it ends with the landscape headline
-and writes the HTML threat report (`report.html`, or env `THREATSCOPE_REPORT`).
+default `../shared/data`) holds them, and then every AnnoCTR training report through the code
+`threatscope import reports` runs (one incident each, its actor resolved against what was just
+imported). With incidents at hand it ends with the landscape headline and writes the HTML
+threat report (`report.html`, or env `THREATSCOPE_REPORT`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from threatscope.config import shared_data_dir
 from threatscope.console import SafeConsole, styled
 from threatscope.countries import country_name
 from threatscope.errors import ThreatScopeError
-from threatscope.ingest import run_import
+from threatscope.ingest import run_import, write_objects
 from threatscope.landscape.compute import landscape
 from threatscope.landscape.selection import Filters
 from threatscope.store import Store, open_store
@@ -37,6 +39,8 @@ _OPTIONAL = (
     # importing both would count the incidents up to 2023 twice.
     ("eurepoc", "incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv"),
 )
+# All of them, not a hand-picked few: 70 CTI reports (2016-2021), five seconds to read.
+SHARED_REPORTS = "text/annoctr/train"
 
 
 def main(db: str | Path | None = None) -> None:
@@ -66,6 +70,19 @@ def main(db: str | Path | None = None) -> None:
                     f"{time.perf_counter() - start:.1f}",
                 )
             )
+        reports = import_shared_reports(store, data)
+        if reports is not None:
+            files, incidents, seconds = reports
+            console.print(
+                styled(
+                    "  imported [bold]{}[/] {} report files of {}: {} incidents in {} s",
+                    f"{'reports':<12}",
+                    f"{files:>6}",
+                    data / SHARED_REPORTS,
+                    incidents,
+                    f"{seconds:.1f}",
+                )
+            )
         stats = store.stats()
         objects = Table("STIX type", "objects", title="Knowledge base")
         for stix_type, count in sorted(stats["objects"].items(), key=lambda kv: -kv[1]):
@@ -91,8 +108,32 @@ def main(db: str | Path | None = None) -> None:
         )
         console.print(f"next: threatscope --db {db} actor show 'Brass Typhoon'")
         _landscape(console, store, db)
+        if reports is not None:
+            console.print(
+                f"next: threatscope --db {db} landscape --source reports"
+                " --ending 2021-09-30 --months 72"
+            )
     finally:
         store.close()
+
+
+def import_shared_reports(store: Store, data: Path) -> tuple[int, int, float] | None:
+    """(report files, incidents, seconds) of importing the shared data's AnnoCTR training
+    reports as `threatscope import reports` does (same technique and sector models); None when
+    the shared data does not hold them."""
+    from threatscope.extract.techniques import default_model_path, load_model
+    from threatscope.sources.report_incidents import load_reports, report_files
+    from threatscope.sources.report_sectors import default_sector_model
+
+    folder = data / SHARED_REPORTS
+    if not folder.is_dir():
+        return None
+    start = time.perf_counter()
+    model = load_model(None) if default_model_path().is_file() else None
+    objects = load_reports([folder], store, model, sector_model=default_sector_model(data))
+    write_objects(store, "reports", folder, objects)
+    incidents = sum(o["type"] == "incident" for o in objects)
+    return len(report_files([folder])), incidents, time.perf_counter() - start
 
 
 def _landscape(console: Console, store: Store, db: str | Path) -> None:

@@ -8,7 +8,9 @@ from in `x_threatscope_evidence`):
   modification time is not used: it says when the file was copied, not when anything happened.
 * victims: the countries `attribution.victims` reads as victims, and the sectors named in a
   sentence that speaks of targeting (down to the technology sub-sectors of the sector
-  taxonomy); when no sentence does, every sector the report names, at a lower confidence.
+  taxonomy); when no sentence does, every sector the report names, at a lower confidence;
+  when it names none, the sector a model learnt from EuRepoC's coded incidents reads in its
+  words (`sources.report_sectors`, when the shared data holds EuRepoC), at its probability.
 * initiator: the actors the report attributes the activity to (`attribution.named`), resolved
   against the knowledge base, so the actor's nexus follows through actor resolution; when it
   names none, a country it writes as the attacker's ("Chinese state-sponsored actors").
@@ -48,6 +50,7 @@ from threatscope.sources.incidents import (
     incident_objects,
     source_identity,
 )
+from threatscope.sources.report_sectors import SectorModel
 from threatscope.sources.reports import REPORT_SUFFIXES
 from threatscope.store.sqlite import SQLiteStore
 
@@ -68,6 +71,7 @@ _INITIAL_ACCESS = frozenset(
 # is measured on EuRepoC in bench/bench_import_reports.py.
 DATELINE, LATEST_DATE = 80, 50
 SECTOR_WITH_CUE, SECTOR_MENTIONED = 70, 40
+SECTOR_LEARNT_MAX = 35  # a sector read from the words, never surer than one written out
 COUNTRY_VICTIM, COUNTRY_MENTIONED = 70, 40
 NAMED_ACTOR, ATTACKER_COUNTRY, ACTOR_MENTIONED = 70, 50, 40
 IOC_LISTED = 90  # written in the report and on no warning list; still the report's claim
@@ -236,6 +240,7 @@ def report_incident(
     store: SQLiteStore | None,
     model: TechniqueModel | None = None,
     today: date | None = None,
+    sector_model: SectorModel | None = None,
 ) -> ReportIncident:
     """Everything the incident needs from one report's text."""
     entities = find_entities(gazetteer, text)
@@ -256,6 +261,8 @@ def report_incident(
     if any(s.value != _ANY_COMPANY for s in sectors):
         # "a power company" is a company of the power sector: the generic word says no more.
         sectors = [s for s in sectors if s.value != _ANY_COMPANY]
+    if not sectors and sector_model is not None:
+        sectors = _learnt_sector(text, sector_model)
     named = named_actors(entities["actors"])
     nexus = _actor_nexus(store, list(named))
     actors = [
@@ -303,6 +310,16 @@ def report_incident(
         cves=sorted(cves.values(), key=lambda f: f.value),
         iocs=iocs,
     )
+
+
+def _learnt_sector(text: str, model: SectorModel) -> list[Finding]:
+    split = _Sentences(text)
+    written = [" ".join(text[start:end].split()) for start, end in split.bounds]
+    guess = model.guess(text, written)
+    if guess is None:
+        return []
+    confidence = min(SECTOR_LEARNT_MAX, round(100 * guess.probability))
+    return [Finding(guess.sector, confidence, guess.sentence)]
 
 
 def _actors_mentioned(
@@ -497,9 +514,10 @@ def load_reports(
     model: TechniqueModel | None = None,
     progress: Callable[[int, int], None] | None = None,
     today: date | None = None,
+    sector_model: SectorModel | None = None,
 ) -> list[dict[str, Any]]:
     """STIX objects for every report under `paths`; raises InputError on the first file that
-    cannot be read, before anything is written."""
+    cannot be read, before anything is written. `sector_model`: see `report_sectors`."""
     files = report_files(paths)
     if not files:
         raise InputError(", ".join(map(str, paths)), "no report files (.txt, .md, .html, .pdf)")
@@ -509,7 +527,9 @@ def load_reports(
         data, text = read_report(path)
         versions.append(_file_version(path))
         digest = hashlib.sha256(data).hexdigest()
-        reports.append(report_incident(text, str(path), digest, gazetteer, store, model, today))
+        reports.append(
+            report_incident(text, str(path), digest, gazetteer, store, model, today, sector_model)
+        )
         if progress:
             progress(done + 1, len(files))
     group_ids = _attack_ids(store, [a.value["id"] for r in reports for a in r.actors])
