@@ -845,8 +845,18 @@ def train_(
     out.print(
         f"{info['techniques']} techniques from {sum(info['examples'].values()):,} examples"
         f" ({', '.join(f'{k} {v:,}' for k, v in info['examples'].items())}),"
-        f" threshold {info['threshold']:g}, {info['seconds']} s -> {path}",
+        f" {_cuts(info)}, {info['seconds']} s -> {path}",
         highlight=False,
+    )
+
+
+def _cuts(info: dict[str, Any]) -> str:
+    """ "threshold 0.5", or a report-level model's cut per level and how many reports taught it."""
+    deciders = info.get("deciders")
+    if not deciders:
+        return f"threshold {info['threshold']:g}"
+    return "report deciders " + ", ".join(
+        f"{level} (cut {d['threshold']:g}, {d['reports']} reports)" for level, d in deciders.items()
     )
 
 
@@ -867,7 +877,7 @@ def eval_techniques(
     with _errors():
         classifier = load_model(model)
     store_for_cv = None
-    if dataset == "tram2-cv":
+    if dataset == "tram2-cv" and not classifier.deciders:  # a report model kept its CV
         with _errors():
             store_for_cv = open_store(State.db, create=False, read_only=True)
     with _errors(), err.status(literal(f"Evaluating on {dataset}…")):

@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 DATASETS = ("annoctr-dev", "annoctr-train-cv", "tram2-cv")
+_CV_SOURCE = {"annoctr-train-cv": "annoctr", "tram2-cv": "tram2"}
 _TRAM2_FOLDS = 5
 
 # Report text -> the technique ids found in it.
@@ -57,8 +58,10 @@ def evaluate_techniques(
     """Per-document precision, recall and F1 of `model` on `dataset` (see module docstring)."""
     data_dir = data_dir or shared_data_dir()
     if dataset == "annoctr-dev":
+        # Predicted at the level AnnoCTR labels at (its train split says which).
+        level = label_level([set(d.techniques) for d in annoctr_documents(data_dir, "train")])
         names, predicted, gold, space = annoctr_dev_predictions(
-            lambda text: _predicted(model, text), data_dir
+            lambda text: _predicted(model, text, level), data_dir
         )
         result = micro_macro(predicted, gold)
         result["per_document"] = [
@@ -66,6 +69,8 @@ def evaluate_techniques(
             for name, p, g in zip(names, predicted, gold, strict=True)
         ]
         result |= views_of(predicted, gold, space)
+    elif model.deciders and dataset in _CV_SOURCE:
+        result = _report_model_cv(model, dataset)
     elif dataset == "annoctr-train-cv":
         cv = model.info.get("cross_validation")
         if not cv:
@@ -134,8 +139,28 @@ def tram2_cv_predictions(
     return predicted, gold, space
 
 
-def _predicted(model: TechniqueModel, text: str) -> set[str]:
-    return {m.technique_id for m in extract_techniques(text, model)}
+def _predicted(model: TechniqueModel, text: str, level: str = "both") -> set[str]:
+    return {m.technique_id for m in extract_techniques(text, model, level=level)}
+
+
+def _report_model_cv(model: TechniqueModel, dataset: str) -> dict[str, Any]:
+    """The out-of-fold predictions a report-level model recorded when it was trained: each
+    report predicted by a sentence classifier and a decider that never saw it."""
+    source = _CV_SOURCE[dataset]
+    cv = (model.info.get("cross_validation") or {}).get(source)
+    if not cv:
+        raise ConfigError(f"this model was trained without {source} reports: no CV figures")
+    rows = cv["per_document"]
+    predicted = [set(r["predicted"]) for r in rows]
+    gold = [set(r["gold"]) for r in rows]
+    space = set().union(*gold) if gold else set()
+    return {
+        "folds": cv["folds"],
+        "level": cv["level"],
+        **micro_macro(predicted, gold),
+        "per_document": rows,
+        **views_of(predicted, gold, space),
+    }
 
 
 def _refit(model: TechniqueModel) -> Callable[[list[Example], dict[str, str]], Predictor]:

@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 MODEL_FORMAT = 1
+LEVELS_OUT = ("exact", "parent", "both")
 _EVIDENCE_PER_TECHNIQUE = 3
 
 
@@ -103,6 +104,9 @@ class TechniqueModel:
     # A sub-technique found implies its technique: report both (AnnoCTR CV: micro F1 +0.07).
     add_parents: bool = True
     info: dict[str, Any] = field(default_factory=dict)
+    # The report-level model (`method="report"`): sentence decisions -> per-level deciders.
+    sentence_classifier: Any = None  # report_training.SentenceClassifier
+    deciders: dict[str, Any] = field(default_factory=dict)  # level -> ReportDecider
 
     def sentence_scores(self, sentences: list[str]) -> np.ndarray:
         """(sentences x classes) scores in [0, 1]."""
@@ -123,9 +127,18 @@ class TechniqueModel:
 
 
 def extract_techniques(
-    text: str, model: TechniqueModel, threshold: float | None = None
+    text: str, model: TechniqueModel, threshold: float | None = None, level: str = "both"
 ) -> list[TechniqueMatch]:
-    """Techniques in `text`, most confident first; explicit ids first among equals."""
+    """Techniques in `text`, most confident first; explicit ids first among equals.
+
+    `level` ("exact", "parent" or "both") is the level a report-level model decides at:
+    sub-techniques as written, parent techniques (a sub-technique's evidence counts for its
+    parent), or both; older models report exact ids with their parents whatever it says.
+    """
+    if level not in LEVELS_OUT:
+        raise ConfigError(f"unknown technique level {level!r}: use one of {', '.join(LEVELS_OUT)}")
+    if model.deciders:
+        return _report_level(text, model, threshold, level)
     # float(): models saved before thresholds were plain floats hold a numpy.float64 here.
     threshold = float(model.threshold if threshold is None else threshold)
     found: dict[str, list[Evidence]] = {}
@@ -164,6 +177,53 @@ def extract_techniques(
                 tuple(ranked[:_EVIDENCE_PER_TECHNIQUE]),
             )
         )
+    matches.sort(key=lambda m: (-m.confidence, not m.explicit, m.technique_id))
+    return matches
+
+
+def _report_level(
+    text: str, model: TechniqueModel, threshold: float | None, level: str
+) -> list[TechniqueMatch]:
+    """Explicit ids (confidence 1) and what the deciders find, each with its best sentences."""
+    levels = [lv for lv in ("exact", "parent") if level in (lv, "both") and lv in model.deciders]
+    if not levels:  # a model trained on one level's data answers for both
+        levels = list(model.deciders)
+    spans = list(split_sentences(text))
+    decisions = model.sentence_classifier.decisions([s for _, _, s in spans])
+    found: dict[str, tuple[float, list[Evidence]]] = {}
+    for lv in levels:
+        for attack_id, probability, columns in model.deciders[lv].decide(
+            decisions, model.sentence_classifier.classes, threshold
+        ):
+            best = decisions[:, columns].max(axis=1)
+            evidence = [
+                Evidence(spans[i][0], spans[i][1], spans[i][2], float(best[i]))
+                for i in np.argsort(-best, kind="stable")[:_EVIDENCE_PER_TECHNIQUE]
+            ]
+            if probability > found.get(attack_id, (-1.0, []))[0]:
+                found[attack_id] = (probability, evidence)
+    explicit: dict[str, list[Evidence]] = {}
+    for start, end, attack_id in explicit_ids(text, model.names):
+        ids = {attack_id} if level == "exact" else {attack_id.split(".")[0]}
+        if level == "both":
+            ids.add(attack_id)
+        for each in ids:
+            explicit.setdefault(each, []).append(Evidence(start, end, text[start:end], 1.0))
+    matches = [
+        TechniqueMatch(
+            attack_id,
+            model.names.get(attack_id, attack_id),
+            1.0 if attack_id in explicit else probability,
+            attack_id in explicit,
+            tuple((explicit.get(attack_id, []) + evidence)[:_EVIDENCE_PER_TECHNIQUE]),
+        )
+        for attack_id, (probability, evidence) in found.items()
+    ]
+    matches += [
+        TechniqueMatch(i, model.names.get(i, i), 1.0, True, tuple(e[:_EVIDENCE_PER_TECHNIQUE]))
+        for i, e in explicit.items()
+        if i not in found and i in model.names
+    ]
     matches.sort(key=lambda m: (-m.confidence, not m.explicit, m.technique_id))
     return matches
 
@@ -233,4 +293,7 @@ def load_model(path: Path | str | None = None) -> TechniqueModel:
     # Models trained before the fix hold numpy scalars (threshold, CV figures): JSON needs floats.
     model.threshold = float(model.threshold)
     model.info = plain(model.info)
+    for name, default in (("sentence_classifier", None), ("deciders", {})):
+        if not hasattr(model, name):  # saved before the report-level model existed
+            setattr(model, name, default)
     return model

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from threatscope.errors import ConfigError
+from threatscope.extract.report_training import FOLDS, fit_with_deciders
 from threatscope.extract.techniques import TechniqueModel, extract_techniques
 from threatscope.extract.training_data import (
     NONE_LABEL,
@@ -39,12 +40,14 @@ __all__ = [
     "train_model",
 ]
 
-METHODS = ("nearest", "linear", "ensemble")
-DEFAULT_METHOD = "linear"
+METHODS = ("report", "nearest", "linear", "ensemble")
+# "report" needs labelled reports (AnnoCTR train, TRAM2); without them it falls back to this.
+DEFAULT_METHOD = "report"
+_FALLBACK_METHOD = "linear"
 # The thresholds 5-fold CV on AnnoCTR train chose for the full training set (every vote,
 # parents added); used when there is nothing to cross-validate on (ATT&CK alone).
 DEFAULT_THRESHOLDS = {"nearest": 0.275, "linear": 0.5, "ensemble": 0.3}
-DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS[DEFAULT_METHOD]
+DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS[_FALLBACK_METHOD]
 _LINEAR_EPOCHS = 4
 # Plain floats: a numpy threshold would leak into every confidence and the model's JSON info.
 _THRESHOLDS = tuple(round(float(x), 2) for x in np.arange(0.05, 0.75, 0.025))
@@ -156,6 +159,10 @@ def train_model(
     if method not in METHODS:
         raise ConfigError(f"unknown technique model {method!r}: use one of {', '.join(METHODS)}")
     names, examples, docs = build_training_set(store, data_dir)
+    if method == "report":
+        if len(docs) >= FOLDS:
+            return _train_report_model(names, examples, docs, seed, started)
+        method = _FALLBACK_METHOD
     cv = None
     if threshold is None:
         threshold = DEFAULT_THRESHOLDS[method]
@@ -180,6 +187,46 @@ def train_model(
         "seconds": round(time.perf_counter() - started, 2),
     }
     return model
+
+
+def _train_report_model(
+    names: dict[str, str],
+    examples: list[Example],
+    docs: list[AnnoctrDocument],
+    seed: int,
+    started: float,
+) -> TechniqueModel:
+    classifier, deciders, cv = fit_with_deciders(examples, docs, seed)
+    model = TechniqueModel(
+        vectorizer=classifier.vectorizer,
+        classes=np.array([c for c in classifier.classes if c != NONE_LABEL]),
+        names=names,
+        threshold=0.5,
+        sentence_classifier=classifier,
+        deciders=deciders,
+    )
+    model.info = {
+        "method": "report",
+        "seed": seed,
+        "examples": _source_counts(examples),
+        "techniques": len(model.classes),
+        # A report-level model has one cut per level, chosen on out-of-fold training reports.
+        "threshold": 0.5,
+        "deciders": {
+            level: {"threshold": d.threshold, "reports": d.reports}
+            for level, d in deciders.items()
+        },
+        "cross_validation": cv,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return model
+
+
+def _source_counts(examples: Sequence[Example]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for example in examples:
+        counts[example.source] = counts.get(example.source, 0) + 1
+    return counts
 
 
 def _cv_threshold(
