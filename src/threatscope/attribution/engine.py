@@ -245,7 +245,8 @@ def _reasons(
                 "given": True,
             }
         )
-    found.sort(key=lambda r: -abs(r["weight"]))
+    # Ties broken by kind and value: evidence arrives in set order, which varies between runs.
+    found.sort(key=lambda r: (-abs(r["weight"]), r["kind"], r["value"]))
     return found[:_MAX_REASONS]
 
 

@@ -164,7 +164,8 @@ def actor_rows(
         if col is not None and strength > rows[kind].get(col, (0.0, ""))[0]:
             rows[kind][col] = (strength, why)
 
-    techniques = items.get("technique", set())
+    # Sorted: of equally strong reasons the first one wins, and set order varies between runs.
+    techniques = sorted(items.get("technique", set()))
     for technique in techniques:
         put("technique", technique, 1.0, "used")
         if "." in technique:
@@ -178,18 +179,18 @@ def actor_rows(
     # Evidence techniques implied by evidence software are scored against this copy, which
     # leaves out the actor's own software: otherwise one shared tool would count twice.
     rows["technique_own"] = dict(rows["technique"])
-    for software in items.get("software", set()):
+    for software in sorted(items.get("software", set())):
         put("software", software, 1.0, "used")
         name = profiles.software_names.get(software, software)
-        for technique in profiles.software_techniques.get(software, ()):
+        for technique in sorted(profiles.software_techniques.get(software, ())):
             put("technique", technique, params.via_software, f"its software {name} uses it")
     taxonomy = sectors()
-    for sector in items.get("sector", set()):
+    for sector in sorted(items.get("sector", set())):
         put("sector", sector, 1.0, "targeted")
         if sector in taxonomy.by_id:
             for related in taxonomy.ancestors(sector)[1:]:
                 put("sector", related, params.related_sector, f"targets {sector}")
-            for related in taxonomy.within(sector) - {sector}:
+            for related in sorted(taxonomy.within(sector) - {sector}):
                 put("sector", related, params.related_sector, f"targets {sector}")
     for kind in ("cve", "ioc", "country"):
         for item in items.get(kind, set()):
@@ -258,8 +259,8 @@ def _expand(evidence: ResolvedEvidence, mats: Matrices) -> dict[str, dict[str, f
             parent = technique.split(".")[0]
             techniques[parent] = max(techniques.get(parent, 0.0), params.evidence_parent)
     implied: dict[str, float] = {}
-    for software, weight in evidence.items.get("software", {}).items():
-        for technique in profiles.software_techniques.get(software, ()):
+    for software, weight in sorted(evidence.items.get("software", {}).items()):
+        for technique in sorted(profiles.software_techniques.get(software, ())):
             if technique not in techniques:
                 implied[technique] = max(
                     implied.get(technique, 0.0), params.evidence_via_software * weight
