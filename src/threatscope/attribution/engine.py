@@ -82,8 +82,11 @@ def attribute(
     evidence: Evidence,
     top: int = 10,
     calibration: Calibration | None = None,
+    matrices: Matrices | None = None,
 ) -> dict[str, Any]:
-    mats = matrices_for(store)
+    """`matrices`: profiles to score against instead of the whole knowledge base's (a
+    leave-out evaluation takes a report's own relationships out first)."""
+    mats = matrices if matrices is not None else matrices_for(store)
     resolved = resolve(evidence, mats.profiles)
     scores = score(resolved, mats)
     _add_named(scores, resolved)
