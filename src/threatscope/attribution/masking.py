@@ -17,6 +17,7 @@ __all__ = ["MASK", "actor_names", "leftover_names", "mask_names", "mask_spans", 
 
 MASK = "the threat actor"
 _THE = r"(?:\bthe\s+)?"
+_MASKED = re.compile(re.escape(MASK), re.IGNORECASE)
 
 
 def name_pattern(names: Iterable[str], with_article: bool = False) -> re.Pattern[str] | None:
@@ -60,7 +61,11 @@ def mask_spans(text: str, spans: Iterable[tuple[int, int]]) -> tuple[str, int]:
 def leftover_names(text: str, names: Iterable[str]) -> list[str]:
     """The names still written in `text` (as written there): empty once masking is complete."""
     pattern = name_pattern(names)
-    return [] if pattern is None else sorted({m.group(0) for m in pattern.finditer(text)})
+    if pattern is None:
+        return []
+    # The mask's own words are no leftover (a name "Threat" stays in "the threat actor").
+    unmasked = _MASKED.sub(" ", text)
+    return sorted({m.group(0) for m in pattern.finditer(unmasked)})
 
 
 def actor_names(conn: Any, actor_ids: Iterable[str]) -> set[str]:
