@@ -186,3 +186,115 @@ def test_the_plain_output_has_one_line_per_split(kb: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("dev: 7 reports (68 names masked), top-1 ")
     assert lines[-1] == "technique model: explicit ATT&CK ids only"
+
+
+# -- what the text says of the actor's origin --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("The campaign is run by a China-based group.", ["CN"]),
+        ("Russian state-sponsored hackers breached the network.", ["RU"]),
+        ("TA453, an Iranian - state aligned actor, posed as scholars.", ["IR"]),
+        ("We assess the activity is linked to North Korea.", ["KP"]),
+        ("Data of interest to the Iranian government was taken.", ["IR"]),
+        ("Chinese APT groups and a Chinese threat actor", ["CN"]),
+        # Victims, places and languages state no nexus.
+        ("The actor targeted the Russian government and Chinese companies.", []),
+        ("Chinese-speaking users in Taiwan received the lure.", []),
+        ("Offices in Iran and Russia were hit.", []),
+    ],
+)
+def test_the_stated_nexus_is_read_from_attribution_phrases_only(
+    text: str, codes: list[str]
+) -> None:
+    from threatscope.extract.stated_nexus import stated_nexus
+
+    assert [found["id"] for found in stated_nexus(text)] == codes
+
+
+def test_the_most_stated_nexus_comes_first_with_its_phrases() -> None:
+    from threatscope.extract.stated_nexus import stated_nexus
+
+    found = stated_nexus("A Russian APT, or rather an Iran-linked one: Iranian hackers again.")
+    assert [(f["id"], f["count"]) for f in found] == [("IR", 2), ("RU", 1)]
+    assert [m["text"] for m in found[0]["mentions"]] == ["Iran-linked", "Iranian hackers"]
+
+
+def _sector(code: str, count: int) -> dict[str, Any]:
+    return {"id": code, "name": code, "count": count, "mentions": []}
+
+
+def test_a_report_s_evidence_keeps_its_two_main_sectors_and_its_actor_s_country_is_no_victim() -> (
+    None
+):
+    from threatscope.attribution.evidence import evidence_from_summary
+
+    sentence = "Chinese state-sponsored actors targeted organisations in China and Japan."
+    mention = {"text": "China", "sentence": sentence}
+    summary = {
+        "sectors": [_sector("energy", 9), _sector("government", 4), _sector("healthcare", 1)],
+        "countries": [
+            {"id": "CN", "mentions": [mention]},
+            {"id": "JP", "mentions": [{"text": "Japan", "sentence": sentence}]},
+        ],
+        "stated_nexus": [{"id": "CN", "count": 1}],
+    }
+    evidence = evidence_from_summary(summary)
+    assert evidence.sectors == ["energy", "government"]
+    assert evidence.victim_countries == ["JP"]
+    assert evidence.stated_nexus == {"CN": 1}
+
+
+def test_a_stated_nexus_moves_attribution_towards_it(kb: Path, tmp_path: Path) -> None:
+    plain = "The intruders used Cobalt Strike and Mimikatz against a ministry."
+    path = tmp_path / "report.txt"
+    shares = {}
+    for name, text in (("plain", plain), ("stated", plain + " They are an Iran-based group.")):
+        path.write_text(text, encoding="utf-8")
+        result = run(kb, "attribute", "--text", str(path), "--json")
+        assert result.exit_code == 0, result.output
+        answer = orjson.loads(result.stdout)
+        shares[name] = {n["nexus"]: n["probability"] for n in answer["nexus"]}
+    assert answer["evidence_used"]["stated_nexus"] == ["IR"]
+    assert max(shares["stated"], key=shares["stated"].get) == "IR"
+    assert shares["stated"]["IR"] > 5 * shares["plain"].get("IR", 0.0)
+    top = answer["candidates"][0]
+    assert top["nexus"] == "IR"
+    assert any(e["kind"] == "stated_nexus" and e["value"] == "Iran" for e in top["evidence"])
+
+
+def test_on_masked_reports_the_nexus_beats_the_majority_answer(
+    masked_eval: dict[str, Any],
+) -> None:
+    # Train holds 22 reports whose actor has a nexus, 10 of them Russian: answering Russia
+    # always is right 0.455 of the time. Before the stated nexus counted, so was ThreatScope.
+    train = masked_eval["splits"]["train"]
+    assert train["baselines"]["majority_nexus"] == {"nexus": "RU", "accuracy": 0.4545}
+    assert train["nexus"] >= 0.7
+    assert train["top1"] > train["baselines"]["jaccard"]["top1"]
+
+
+_NEXUS_WORDS = ["Chinese", "Iran", " ", "-", "linked to", "based", "state", "sponsored", "APT"]
+
+
+@given(st.lists(st.sampled_from([*_NEXUS_WORDS, "the", "\n", "x"])).map("".join))
+def test_stated_nexus_mentions_are_spans_of_the_text(text: str) -> None:
+    from threatscope.extract.stated_nexus import stated_nexus
+
+    for found in stated_nexus(text):
+        assert found["count"] >= len(found["mentions"]) >= 1
+        for mention in found["mentions"]:
+            assert text[mention["start"] : mention["end"]] == mention["text"]
+
+
+def test_stated_nexus_stays_linear_on_runs_of_whitespace() -> None:
+    import time
+
+    from threatscope.extract.stated_nexus import stated_nexus
+
+    hostile = ("Chinese " + " " * 20_000 + "- ") * 10
+    started = time.perf_counter()
+    assert stated_nexus(hostile) == []
+    assert time.perf_counter() - started < 2.0

@@ -28,8 +28,9 @@ _ACTOR = (
 _STATE = r"(?:government|state|regime|military|intelligence|federation)"
 _PATTERNS = (
     # "China-based", "Russian state-sponsored", "Iranian - state aligned", "DPRK-linked"
-    rf"\b(?P<a>{_NAME})\s*[-–]?\s*(?:state[-\s]+(?:sponsored|backed|aligned)|nation[-\s]state"
-    r"|government[-\s](?:backed|sponsored)|based|linked|nexus|aligned|sponsored|affiliated"
+    # (one run of whitespace before the hyphen: two optional runs would backtrack quadratically)
+    rf"\b(?P<a>{_NAME})(?:\s*[-–]\s*|\s+|)(?:state[-\s]+(?:sponsored|backed|aligned)"
+    r"|nation[-\s]state|government[-\s](?:backed|sponsored)|based|linked|nexus|aligned|sponsored|affiliated"
     r"|origin)\b",
     # "Chinese APT", "Russian military intelligence unit", "Iranian threat actors"
     rf"\b(?P<b>{_NAME})\s+(?:(?:state|cyber|nation[-\s]state|military|intelligence|espionage"
