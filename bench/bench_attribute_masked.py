@@ -44,7 +44,8 @@ def main() -> None:
     for split, figures in result["splits"].items():
         base = figures["baselines"]
         print(
-            f"{split}: {figures['reports']} reports, {figures['replacements']} names masked;"
+            f"{split}: {figures['reports']} of {figures['reports_read']} reports qualify,"
+            f" {figures['replacements']} names masked;"
             f" ThreatScope top-1 {figures['top1']:.3f} top-3 {figures['top3']:.3f}"
             f" nexus {figures['nexus']:.3f} (n {figures['reports_with_nexus']})"
         )

@@ -148,6 +148,7 @@ def masked_eval(kb: Path) -> dict[str, Any]:
 
 def test_the_qualifying_reports_and_the_masking_are_counted(masked_eval: dict[str, Any]) -> None:
     dev, train = masked_eval["splits"]["dev"], masked_eval["splits"]["train"]
+    assert (dev["reports_read"], train["reports_read"]) == (16, 70)
     assert (dev["reports"], train["reports"]) == (7, 25)
     assert (dev["reports_with_nexus"], train["reports_with_nexus"]) == (6, 22)
     assert (dev["replacements"], train["replacements"]) == (68, 329)
@@ -184,7 +185,7 @@ def test_the_plain_output_has_one_line_per_split(kb: Path) -> None:
     result = run(kb, "eval", "attribution", "--split", "dev")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("dev: 7 reports (68 names masked), top-1 ")
+    assert lines[0].startswith("dev: 7 of 16 reports (68 names masked), top-1 ")
     assert lines[-1] == "technique model: explicit ATT&CK ids only"
 
 

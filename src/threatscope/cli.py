@@ -1094,7 +1094,8 @@ def _eval_masked(dataset: str, split: str, model: Path | None, json: bool) -> No
     for name, figures in result["splits"].items():
         base = figures["baselines"]
         out.print(
-            f"{name}: {figures['reports']} reports ({figures['replacements']} names masked),"
+            f"{name}: {figures['reports']} of {figures['reports_read']} reports"
+            f" ({figures['replacements']} names masked),"
             f" top-1 {figures['top1']:.3f} top-3 {figures['top3']:.3f}"
             f" nexus {figures['nexus']:.3f} (of {figures['reports_with_nexus']});"
             f" Jaccard baseline top-1 {base['jaccard']['top1']:.3f}"

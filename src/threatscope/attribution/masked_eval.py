@@ -162,11 +162,13 @@ def evaluate_masked(
     with tempfile.TemporaryDirectory(prefix="threatscope-masked-") as folder:
         for name in splits:
             rows: list[dict[str, Any]] = []
-            for links in sorted((root / name).glob(f"*{_SUFFIX}")):
+            read = sorted((root / name).glob(f"*{_SUFFIX}"))
+            for links in read:
                 row = context.run(links, Path(folder))
                 if row is not None:
                     rows.append(row)
-            result["splits"][name] = _summary(rows)
+            # Reports read, of which `reports` qualify (a mention linked to a known group).
+            result["splits"][name] = {"reports_read": len(read), **_summary(rows)}
     return result
 
 
