@@ -24,9 +24,9 @@ import numpy as np
 
 from threatscope.attribution.calibrate import load_calibration
 from threatscope.attribution.engine import matrices_for, rank
-from threatscope.attribution.evaluate import items_from
 from threatscope.attribution.evidence import evidence_from_summary, resolve
-from threatscope.attribution.score import Matrices, score
+from threatscope.attribution.masked_eval import without_report
+from threatscope.attribution.score import score
 from threatscope.extract.document import extract_file
 from threatscope.store import open_store
 
@@ -41,23 +41,6 @@ def truth_groups(links: Path) -> set[str]:
         return set()
     top = max(counts.values())
     return {group for group, n in counts.items() if n == top}
-
-
-def without_report(mats: Matrices, conn: Any, slug: str) -> tuple[Matrices, int]:
-    """The matrices with every `uses` that cites the report taken out of every profile."""
-    citing = {
-        row[0]
-        for row in conn.execute(
-            "SELECT id FROM objects WHERE type = 'relationship' AND json LIKE ?", (f"%{slug}%",)
-        )
-    }
-    result = mats
-    for index, actor in enumerate(mats.profiles.actors):
-        if not any(u.rel_id in citing for u in actor.uses):
-            continue
-        kept = [u for u in actor.uses if u.rel_id not in citing]
-        result = result.copy_with(index, items_from(actor, kept), actor.years)
-    return result, len(citing)
 
 
 def main() -> None:

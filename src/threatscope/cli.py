@@ -986,9 +986,22 @@ def attribute_(
 @eval_app.command("attribution")
 def eval_attribution(
     dataset: Annotated[
-        str,
-        typer.Option("--dataset", help="attack-groups, attack-reports or attack-campaigns."),
-    ] = "attack-campaigns",
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="attack-groups, attack-reports, attack-campaigns (the default) or"
+            " annoctr-masked (the default with --split).",
+        ),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="annoctr-masked: AnnoCTR reports with the actor's names masked, run through"
+            " `attribute --text`; dev, train or all (each split reported apart).",
+        ),
+    ] = None,
+    model: ModelOption = None,
     seeds: Annotated[int, typer.Option("--seeds", help="How many seeds (from 0).")] = 3,
     open_set: Annotated[
         bool,
@@ -1000,9 +1013,14 @@ def eval_attribution(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Top-1, top-3, nexus accuracy, ECE and Brier on ATT&CK groups or campaigns."""
+    """Top-1, top-3, nexus accuracy, ECE and Brier on ATT&CK groups or campaigns, or on
+    masked report text (`--split`)."""
     from threatscope.attribution.evaluate import evaluate_attribution
 
+    dataset = dataset or ("annoctr-masked" if split else "attack-campaigns")
+    if dataset == "annoctr-masked" or split is not None:
+        _eval_masked(dataset, split or "all", model, json)
+        return
     known = ("attack-groups", "attack-reports", "attack-campaigns")
     with _store() as store:
         if dataset not in known:
@@ -1014,3 +1032,33 @@ def eval_attribution(
         _print_json(result)
         return
     print_evaluation(out, result)
+
+
+def _eval_masked(dataset: str, split: str, model: Path | None, json: bool) -> None:
+    from threatscope.attribution.masked_eval import evaluate_masked
+
+    with _errors():  # checked before the knowledge base is opened: bad options fail alike
+        if dataset != "annoctr-masked":
+            raise ConfigError("--split applies to --dataset annoctr-masked only")
+        if split not in ("dev", "train", "all"):
+            raise ConfigError(f"unknown split {split!r}; known: dev, train, all")
+    with _store() as store:
+        classifier = _technique_model(model)
+        with err.status(literal("Attributing masked AnnoCTR reports…")):
+            result = evaluate_masked(store, split, classifier)
+    if json:
+        _print_json(result)
+        return
+    for name, figures in result["splits"].items():
+        base = figures["baselines"]
+        out.print(
+            f"{name}: {figures['reports']} of {figures['reports_read']} reports"
+            f" ({figures['replacements']} names masked),"
+            f" top-1 {figures['top1']:.3f} top-3 {figures['top3']:.3f}"
+            f" nexus {figures['nexus']:.3f} (of {figures['reports_with_nexus']});"
+            f" Jaccard baseline top-1 {base['jaccard']['top1']:.3f}"
+            f" top-3 {base['jaccard']['top3']:.3f}, majority nexus"
+            f" {base['majority_nexus']['accuracy']:.3f}, chance top-1 {base['chance']['top1']:.3f}",
+            highlight=False,
+        )
+    out.print(f"technique model: {result['technique_model']}", highlight=False)

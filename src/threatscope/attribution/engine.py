@@ -9,7 +9,7 @@ import numpy as np
 
 from threatscope.attribution.calibrate import Calibration, load_calibration, posterior
 from threatscope.attribution.evidence import Evidence, ResolvedEvidence, resolve
-from threatscope.attribution.named import NAMED_LLR
+from threatscope.attribution.named import NAMED_LLR, STATED_NEXUS_LLR
 from threatscope.attribution.profiles import Profiles, build_profiles
 from threatscope.attribution.score import (
     Matrices,
@@ -82,11 +82,15 @@ def attribute(
     evidence: Evidence,
     top: int = 10,
     calibration: Calibration | None = None,
+    matrices: Matrices | None = None,
 ) -> dict[str, Any]:
-    mats = matrices_for(store)
+    """`matrices`: profiles to score against instead of the whole knowledge base's (a
+    leave-out evaluation takes a report's own relationships out first)."""
+    mats = matrices if matrices is not None else matrices_for(store)
     resolved = resolve(evidence, mats.profiles)
     scores = score(resolved, mats)
     _add_named(scores, resolved)
+    _add_stated_nexus(scores, resolved, mats.profiles)
     index, probs, unknown = rank(scores, calibration or load_calibration())
     order = np.argsort(-probs, kind="stable")
     actors = mats.profiles.actors
@@ -137,6 +141,20 @@ def _add_named(scores: Scores, resolved: ResolvedEvidence) -> None:
             scores.prescaled = np.zeros_like(scores.total)
         scores.prescaled[actor_index] += NAMED_LLR
         scores.assessable[actor_index] = True
+
+
+def _add_stated_nexus(scores: Scores, resolved: ResolvedEvidence, profiles: Profiles) -> None:
+    """The nexus the report states: a likelihood ratio set a priori for every actor of that
+    nexus (named.py), shared between the nexuses a report states by how often it states each."""
+    if not resolved.nexus:
+        return
+    if scores.prescaled is None:
+        scores.prescaled = np.zeros_like(scores.total)
+    nexus = np.array([a.nexus or "" for a in profiles.actors])
+    for code, share in resolved.nexus.items():
+        members = nexus == code
+        scores.total[members] += share * STATED_NEXUS_LLR
+        scores.prescaled[members] += share * STATED_NEXUS_LLR
 
 
 def _sources(store: Any, profiles: Profiles) -> dict[str, bool]:
@@ -245,6 +263,17 @@ def _reasons(
                 "given": True,
             }
         )
+    share = resolved.nexus.get(actor.nexus or "")
+    if share:
+        found.append(
+            {
+                "kind": "stated_nexus",
+                "value": country_name(actor.nexus or ""),
+                "weight": round(share * STATED_NEXUS_LLR, 3),
+                "why": f"the report ties the activity to {country_name(actor.nexus or '')}",
+                "given": True,
+            }
+        )
     # Ties broken by kind and value: evidence arrives in set order, which varies between runs.
     found.sort(key=lambda r: (-abs(r["weight"]), r["kind"], r["value"]))
     return found[:_MAX_REASONS]
@@ -270,6 +299,7 @@ def _used(
         "victim_countries": sorted(resolved.items["country"]),
         "first_seen": resolved.year is not None,
         "named_actors": sorted(resolved.named.values()),
+        "stated_nexus": sorted(resolved.nexus),
         "unresolved": resolved.unresolved,
         "actors_assessed": assessable,
     }

@@ -33,10 +33,17 @@ import math
 import re
 from typing import Any
 
-__all__ = ["NAMED_LLR", "NAMED_LR", "named_actors"]
+__all__ = ["NAMED_LLR", "NAMED_LR", "STATED_NEXUS_LLR", "STATED_NEXUS_LR", "named_actors"]
 
 NAMED_LR = 200.0
 NAMED_LLR = math.log(NAMED_LR)
+# The nexus a report states for its actor ("a China-based group", extract/stated_nexus.py):
+# P(the report says China | a China-nexus actor did it) / P(it says so | another did it). Set
+# a priori like NAMED_LR, an order of magnitude below it: a stated nexus is the same kind of
+# vendor judgement, but it is coarser (it picks out dozens of actors, not one) and it is said
+# in passing more often. 20 is "strong" on Kass and Raftery's scale (20 to 150).
+STATED_NEXUS_LR = 20.0
+STATED_NEXUS_LLR = math.log(STATED_NEXUS_LR)
 
 _GROUP_NOUN = (
     r"(?:(?:the|a)\s+)?(?:(?:threat|apt|ransomware|espionage)\s+)?"

@@ -23,6 +23,7 @@ from typing import Any
 from threatscope.extract.entities import build_gazetteer, find_entities
 from threatscope.extract.iocs import Ioc, extract_iocs, unique_iocs
 from threatscope.extract.patterns import stix_pattern
+from threatscope.extract.stated_nexus import stated_nexus
 from threatscope.extract.techniques import TechniqueModel, extract_techniques
 from threatscope.extract.text import read_report
 from threatscope.names import normalise_name
@@ -47,6 +48,7 @@ class Extraction:
     technique_model: str
     created: str  # the file's modification time: extracting an unchanged file changes nothing
     prose_analysed: bool = True  # a technique model read the prose, not only explicit ids
+    stated_nexus: list[dict[str, Any]] | None = None  # the actor's origin as the text states it
 
     def summary(self) -> dict[str, Any]:
         iocs = [i for i in self.iocs if i.type != "cve"]
@@ -71,6 +73,7 @@ class Extraction:
             # False without a trained model: only ATT&CK ids written out were looked for.
             "prose_analysed": self.prose_analysed,
             **self.entities,
+            "stated_nexus": self.stated_nexus or [],
         }
 
 
@@ -162,6 +165,7 @@ def _extract(
         entities=entities,
         technique_model=described,
         prose_analysed=model is not None,
+        stated_nexus=stated_nexus(text),
     )
 
 
