@@ -122,13 +122,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory, enterprise_path: Path) -> 
     return {"db": db, "data": data, "model": model, "info": info, "report": report, "root": root}
 
 
-def test_train_json_reports_the_cross_validated_threshold(trained: dict[str, Any]) -> None:
+def test_train_json_reports_the_cross_validated_deciders(trained: dict[str, Any]) -> None:
     info = trained["info"]
-    assert info["cross_validation"]["folds"] == 5
-    assert info["threshold"] == info["cross_validation"]["threshold"]
+    assert info["method"] == "report"
+    cv = info["cross_validation"]
+    assert cv["annoctr"]["folds"] == 5 and len(cv["annoctr"]["per_document"]) == 5
+    assert cv["annoctr"]["level"] == "parent" and cv["tram2"]["level"] == "exact"
+    assert set(info["deciders"]) == {"exact", "parent"}
     assert set(info["examples"]) >= {"tram2", "annoctr", "attack-procedure"}
     model = load_model(trained["model"])
     assert type(model.threshold) is float
+    assert all(type(d.threshold) is float for d in model.deciders.values())
     assert_plain(model.info, "model.info")
 
 

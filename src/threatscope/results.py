@@ -306,6 +306,8 @@ class Extraction(Result):
     tools: tuple[Mapping[str, Any], ...]
     countries: tuple[Mapping[str, Any], ...]
     sectors: tuple[Mapping[str, Any], ...]
+    # The actor's origin as the text states it ("China-based", "on behalf of Iran").
+    stated_nexus: tuple[Mapping[str, Any], ...] = ()
     stored: Mapping[str, Any] | None = None
 
 

@@ -137,6 +137,14 @@ def extract_text(
     return _extract(text, text.encode("utf-8"), "<text>", epoch, store, model)
 
 
+def _cut(model: TechniqueModel) -> str:
+    """ "threshold 0.5", or a report-level model's cut per level."""
+    if not model.deciders:
+        return f"threshold {model.threshold:g}"
+    cuts = ", ".join(f"{lv} {d.threshold:g}" for lv, d in model.deciders.items())
+    return f"report-level cuts {cuts}"
+
+
 def _extract(
     text: str,
     data: bytes,
@@ -150,8 +158,7 @@ def _extract(
     entities = find_entities(build_gazetteer(store), text)
     if model is not None:
         techniques = _model_techniques(text, model)
-        described = f"trained model ({model.info.get('method', 'linear')}, threshold"
-        described += f" {model.threshold:g})"
+        described = f"trained model ({model.info.get('method', 'linear')}, {_cut(model)})"
     else:
         techniques = _technique_mentions(text, store)
         described = "explicit ATT&CK ids only"  # print_extraction says why, and what to run

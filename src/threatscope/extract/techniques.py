@@ -4,18 +4,19 @@ Two ways a technique is found:
 
 - written out (`T1059.001`, `T1566`, `.../techniques/T1059/001`): confidence 1.0, kept only
   when the knowledge base knows the id;
-- described in prose: each sentence is scored against every technique by a trained model
-  (`threatscope.extract.training`), each sentence votes for its best technique, and a
-  technique's document confidence is its best sentence's score, rescaled so that the threshold
-  chosen on training cross-validation sits at 0.5.
-
-The model is a `TechniqueModel`: a TF-IDF vectoriser and a one-vs-rest linear classifier with
-a "no technique" class (the default, `method="linear"`), optionally mixed with a gated
-nearest-training-sentence score. A sub-technique found also reports its parent technique. The
-choice was made by 5-fold document CV on AnnoCTR train: the linear model with the parent roll-up
-beat the same model without it (the baseline), the nearest-sentence model and their mean;
-MiniLM sentence embeddings were ruled out because encoding a 10k-word report took 7-18 s on
-this CPU (`bench/bench_techniques.py --minilm`).
+- described in prose: a trained model (`threatscope.extract.training`). The default one,
+  trained with labelled reports, scores every sentence with a linear SVM (a "none" class among
+  the techniques), then decides per report: a small logistic regression over report-level
+  features of each candidate technique (sentences voting for it, best score and margin, how
+  often labelled reports hold it), learnt from reports the SVM never saw, at two levels:
+  sub-techniques as written (TRAM2's labels) and parent techniques pooling their
+  sub-techniques' evidence (AnnoCTR's). Its confidence is that regression's probability. It
+  beat the plain TF-IDF + LinearSVC baseline (each sentence's label) on AnnoCTR dev and on
+  report CV of AnnoCTR train and TRAM2 (`bench/bench_techniques.py`). Without labelled reports
+  the model is the older one: one-vs-rest linear sentence probabilities (optionally mixed with a
+  gated nearest-training-sentence score), a threshold, and a sub-technique's parent reported
+  with it. MiniLM sentence embeddings were ruled out because encoding a 10k-word report took
+  7-18 s on this CPU (`bench/bench_techniques.py --minilm`).
 """
 
 from __future__ import annotations

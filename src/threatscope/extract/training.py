@@ -1,9 +1,11 @@
 """Train the ATT&CK technique model from the knowledge base (and the shared corpora if present).
 
 `train_model(store)` needs only ATT&CK in the store. With `data_dir` holding TRAM2 and AnnoCTR
-*train*, their sentences join the training set and the document threshold is chosen by 5-fold
-document-level cross-validation on the AnnoCTR train reports (never on AnnoCTR dev). Without
-them the threshold is the one that cross-validation chose when the model was designed.
+*train*, their sentences join the training set and the default method, "report", learns report
+deciders from out-of-fold scores of those labelled reports (`report_training`), recording each
+report's out-of-fold prediction as its cross-validation (never touching AnnoCTR dev). Without
+labelled reports it falls back to the "linear" sentence model, whose threshold is the one
+cross-validation chose when it was designed.
 """
 
 from __future__ import annotations
