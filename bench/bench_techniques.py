@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from threatscope.config import shared_data_dir
+from threatscope.extract.baseline_comparison import baseline_cv_predictions, compare_views
 from threatscope.extract.evaluate import (
     Predictor,
     annoctr_dev_predictions,
@@ -35,17 +36,15 @@ from threatscope.extract.evaluate import (
     views_of,
 )
 from threatscope.extract.plain_baseline import fit_plain_baseline
-from threatscope.extract.report_training import FOLDS, labelled_reports, report_folds
-from threatscope.extract.technique_scores import VIEWS, label_level, paired_bootstrap
+from threatscope.extract.technique_scores import VIEWS, label_level
 from threatscope.extract.techniques import extract_techniques, load_model, save_model
 from threatscope.extract.techniques_text import split_sentences
 from threatscope.extract.training import build_training_set, train_model
-from threatscope.extract.training_data import Example, annoctr_documents
+from threatscope.extract.training_data import annoctr_documents
 from threatscope.ingest import run_import
 from threatscope.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-_RESAMPLES = 10_000
 
 
 def _report(data_dir: Path, words: int = 10_000) -> str:
@@ -56,29 +55,6 @@ def _report(data_dir: Path, words: int = 10_000) -> str:
     while sum(len(t.split()) for t in out) < words:
         out.append(text)
     return " ".join(" ".join(out).split()[:words])
-
-
-def _compare(ours: dict[str, Any], theirs: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Per view: both models' per-document and micro F1, and the interval of the difference."""
-    table: dict[str, Any] = {"label_level": ours["label_level"], "documents": 0}
-    for view in VIEWS:
-        a, b = ours["views"][view], theirs["views"][view]
-        table["documents"] = a["documents"]
-        interval = paired_bootstrap(
-            a["per_document_f1"], b["per_document_f1"], resamples=_RESAMPLES, seed=seed
-        )
-        table[view] = {
-            "shipped": {"per_doc_f1": _r(a["macro"]["f1"]), "micro_f1": _r(a["micro"]["f1"])},
-            "baseline": {"per_doc_f1": _r(b["macro"]["f1"]), "micro_f1": _r(b["micro"]["f1"])},
-            "per_doc_f1_difference": {
-                k: _r(interval[k]) for k in ("mean_difference", "low", "high")
-            },
-        }
-    return table
-
-
-def _r(value: float) -> float:
-    return round(float(value), 3)
 
 
 def _timed(entry: dict[str, Any], key: str, started: float) -> None:
@@ -128,14 +104,14 @@ def main() -> None:
         for name, predict in predictors.items():
             _, predicted, gold, space = annoctr_dev_predictions(predict, data_dir)
             dev[name] = views_of(predicted, gold, space)
-        results["annoctr_dev"] = _compare(dev["shipped"], dev["baseline"], args.seed)
+        results["annoctr_dev"] = compare_views(dev["shipped"], dev["baseline"], args.seed)
         print("annoctr_dev", json.dumps(results["annoctr_dev"]), file=sys.stderr, flush=True)
 
         if not args.no_cv:
             # The shipped model's out-of-fold predictions were made while it trained; the
             # baseline is refitted on the same folds (every example but the fold's reports).
             started = time.perf_counter()
-            baseline_cv = _baseline_cv(examples, docs)
+            baseline_cv = baseline_cv_predictions(examples, docs)
             _timed(timing, "baseline_cv_s", started)
             for dataset in ("annoctr_train_cv", "tram2_cv"):
                 ours = evaluate_techniques(shipped, dataset.replace("_", "-"), data_dir)
@@ -143,27 +119,13 @@ def main() -> None:
                 theirs = [baseline_cv[r["document"]] for r in rows]
                 gold = [set(r["gold"]) for r in rows]
                 space = set().union(*gold)
-                results[dataset] = _compare(ours, views_of(theirs, gold, space), args.seed)
+                results[dataset] = compare_views(ours, views_of(theirs, gold, space), args.seed)
                 print(dataset, json.dumps(results[dataset]), file=sys.stderr, flush=True)
         store.close()
     results["timing"] = timing
     if args.minilm:
         results["minilm"] = _minilm(report)
     print(json.dumps(results, indent=2) if args.json else _table(results))
-
-
-def _baseline_cv(examples: list[Example], docs: list[Any]) -> dict[str, set[str]]:
-    """Every labelled report predicted by a baseline fitted without its fold."""
-    reports = labelled_reports(examples, docs)
-    folds = report_folds(reports)
-    predicted: dict[str, set[str]] = {}
-    for fold in range(FOLDS):
-        held = {g for g, f in folds.items() if f == fold}
-        model = fit_plain_baseline([e for e in examples if e.group not in held])
-        for r in reports:
-            if r.group in held:
-                predicted[r.group] = model.predict(r.text)
-    return predicted
 
 
 def _shipped_predict(model: Any, level: str) -> Predictor:

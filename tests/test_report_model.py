@@ -201,3 +201,28 @@ def test_decider_learns_that_repeated_evidence_counts() -> None:
     decider = fit_decider(reports[:40], classes, "exact")
     hits = [decider.predict(r.scores, classes) == set(r.gold) for r in reports[40:]]
     assert sum(hits) >= 18  # of 20 unseen reports
+
+
+def test_eval_prints_the_plain_baseline_beside_the_model(
+    kb: Store, model: TechniqueModel, data: Path, tmp_path: Path
+) -> None:
+    import orjson
+    from typer.testing import CliRunner
+
+    from threatscope.cli import app
+
+    path = save_model(model, tmp_path / "m.joblib")
+    command = ["--db", kb.location, "eval", "techniques", "--model", str(path), "--data", str(data)]
+    result = CliRunner().invoke(app, [*command, "--dataset", "tram2-cv", "--baseline", "--json"])
+    assert result.exit_code == 0, result.output
+    compared = orjson.loads(result.stdout)["baseline"]
+    reports = labelled_reports(*build_training_set(kb, data)[1:])
+    tram = [r for r in reports if r.source == "tram2"]
+    assert compared["documents"] == len(tram) and compared["label_level"] == "exact"
+    row = compared["exact"]
+    low, high = row["per_doc_f1_difference"]["low"], row["per_doc_f1_difference"]["high"]
+    assert low <= row["shipped"]["per_doc_f1"] - row["baseline"]["per_doc_f1"] <= high
+    text = CliRunner().invoke(app, [*command, "--dataset", "annoctr-dev", "--baseline"])
+    assert text.exit_code == 0, text.output
+    assert "plain TF-IDF + LinearSVC baseline, same documents" in text.stdout
+    assert "  parent         model " in text.stdout

@@ -867,6 +867,13 @@ def eval_techniques(
     ] = "annoctr-dev",
     model: ModelOption = None,
     data: Annotated[Path | None, typer.Option("--data", help="Shared data dir.")] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline",
+            help="Also fit the plain TF-IDF + LinearSVC baseline (minutes) and print it beside.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Per-document precision, recall and F1 (micro and macro) of the technique classifier,
@@ -880,8 +887,17 @@ def eval_techniques(
     if dataset == "tram2-cv" and not classifier.deciders:  # a report model kept its CV
         with _errors():
             store_for_cv = open_store(State.db, create=False, read_only=True)
+    if baseline:
+        with _errors():
+            store_for_cv = open_store(State.db, create=False, read_only=True)
     with _errors(), err.status(literal(f"Evaluating on {dataset}…")):
-        result = evaluate_techniques(classifier, dataset, data_dir=data, store=store_for_cv)
+        if baseline:
+            from threatscope.extract.baseline_comparison import compare_with_baseline
+
+            root = data or shared_data_dir()
+            result = compare_with_baseline(classifier, dataset, root, store_for_cv)
+        else:
+            result = evaluate_techniques(classifier, dataset, data_dir=data, store=store_for_cv)
     if json:
         _print_json(result)
         return
@@ -900,6 +916,19 @@ def eval_techniques(
             f" micro F1 {scores['micro']['f1']:.3f}{level}",
             highlight=False,
         )
+    compared = result.get("baseline")
+    if compared:
+        out.print("plain TF-IDF + LinearSVC baseline, same documents (per-document F1):")
+        for view in (v for v in compared if isinstance(compared[v], dict)):
+            row = compared[view]
+            diff = row["per_doc_f1_difference"]
+            out.print(
+                f"  {view:<14} model {row['shipped']['per_doc_f1']:.3f}"
+                f"  baseline {row['baseline']['per_doc_f1']:.3f}"
+                f"  difference {diff['mean_difference']:+.3f}"
+                f" [95% CI {diff['low']:+.3f}, {diff['high']:+.3f}]",
+                highlight=False,
+            )
 
 
 @app.command("extract")
