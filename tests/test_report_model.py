@@ -226,3 +226,29 @@ def test_eval_prints_the_plain_baseline_beside_the_model(
     assert text.exit_code == 0, text.output
     assert "plain TF-IDF + LinearSVC baseline, same documents" in text.stdout
     assert "  parent         model " in text.stdout
+
+
+def test_two_classes_and_reports_that_teach_nothing() -> None:
+    """One technique and "none" (a tiny knowledge base) still gives features; reports where no
+    candidate was ever right give no decider rather than an error."""
+    classes = np.array(["T1566", "none"])
+    scores = np.array([[0.4, -0.4], [-0.7, 0.7]], dtype=np.float32)
+    ids, rows, _ = candidate_features(scores, classes, "exact", {})
+    assert ids == ["T1566"] and rows[0, 0] == pytest.approx(np.log(2))
+    assert rows[0, 4] == pytest.approx(np.log(3))  # in the top three of both sentences
+    wrong = [ScoredReport("r", "s", scores, frozenset({"T9999"}))]
+    assert fit_decider(wrong, classes, "exact") is None
+
+
+def test_a_two_class_sentence_classifier_scores_both_columns() -> None:
+    from threatscope.extract.report_training import fit_sentence_classifier
+    from threatscope.extract.training_data import Example
+
+    phishing = ["spearphishing email with a malicious attachment", "phishing email lure sent"]
+    other = ["the board met on tuesday", "quarterly revenue grew", "the weather was mild"]
+    examples = [Example(t, "T1566", "g", "test") for t in phishing * 2]
+    examples += [Example(t, "none", "g", "test") for t in other * 2]
+    classifier = fit_sentence_classifier(examples)
+    decisions = classifier.decisions(["a phishing email with an attachment", "revenue grew"])
+    assert decisions.shape == (2, 2)
+    assert [classifier.classes[j] for j in decisions.argmax(axis=1)] == ["T1566", "none"]

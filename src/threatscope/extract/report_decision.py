@@ -72,7 +72,8 @@ def candidate_features(
     keep = classes != "none"
     if not len(scores):
         return [], np.zeros((0, 7)), []
-    ordered = np.sort(scores, axis=1)
+    # Padded so that a model of two classes (one technique and "none") has a second and third.
+    ordered = np.sort(np.pad(scores, ((0, 0), (2, 0)), constant_values=-np.inf), axis=1)
     best, second, third = ordered[:, -1:], ordered[:, -2:-1], ordered[:, -3:-2]
     votes = np.bincount(scores.argmax(axis=1), minlength=len(classes)).astype(float)
     margin = (scores - np.where(scores >= best, second, best)).max(axis=0)
@@ -146,9 +147,10 @@ class ReportDecider:
 
 def fit_decider(
     reports: Sequence[ScoredReport], classes: np.ndarray, level: str, seed: int = 0
-) -> ReportDecider:
+) -> ReportDecider | None:
     """Learn the decider from out-of-fold scored reports; its cut maximises the mean
-    per-report F1 on them."""
+    per-report F1 on them. None when they cannot teach it: no candidate was ever right, or
+    every one was."""
     from sklearn.linear_model import LogisticRegression
 
     prior = label_prior([r.gold for r in reports], level)
@@ -158,6 +160,8 @@ def fit_decider(
         ids, features, _ = candidate_features(report.scores, classes, level, prior)
         blocks.append(features)
         targets += [i in gold for i in ids]
+    if len(set(targets)) < 2:
+        return None
     classifier = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
     classifier.fit(np.vstack(blocks), np.array(targets))
     decider = ReportDecider(level, classifier, prior, 0.5, len(reports))
