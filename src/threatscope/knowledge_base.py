@@ -285,7 +285,7 @@ class KnowledgeBase:
 
         store = self.store
         doc = find_actor(store, name_or_id)
-        doc["cves"] = actor_cves(store.analytics(), doc["id"])
+        doc["cves"] = actor_cves(store, doc["id"])
         return Actor.from_dict(doc)
 
     def landscape(
@@ -314,7 +314,7 @@ class KnowledgeBase:
                 sector, victim_region, victim_country, actor_categories, count, sources
             )
             result = landscape(
-                store.analytics(),
+                store,
                 filters,
                 window,
                 ending,
@@ -352,13 +352,13 @@ class KnowledgeBase:
         with _parameter_names():
             requested = parse_tlp(tlp) if tlp is not None else None
         store = self.store
-        marking, credits = report_marking(store.analytics(), requested)
+        marking, credits = report_marking(store, requested)
         with _parameter_names():
             filters = _filters(
                 sector, victim_region, victim_country, actor_categories, count, sources
             )
             result = landscape(
-                store.analytics(),
+                store,
                 filters,
                 window,
                 ending,
