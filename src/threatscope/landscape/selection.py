@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from threatscope.countries import to_iso2
-from threatscope.errors import ConfigError
+from threatscope.errors import ConfigError, ParameterError
 from threatscope.landscape.facts import EPOCH
 from threatscope.store.queries import Analytics, IncidentSelection, VictimFilter
 from threatscope.taxonomy import (
@@ -45,14 +45,16 @@ class Filters:
                 f"known: {', '.join(CATEGORIES)}"
             )
         if self.count not in ("any", "fractional"):
-            raise ConfigError(f"--count {self.count!r}: expected 'any' or 'fractional'")
+            reason = f"{self.count!r}: expected 'any' or 'fractional'"
+            raise ParameterError(f"count {reason}", f"--count {reason}")
         # Labels and aliases become ids here, so the JSON, the headline and SQL see one name.
         if self.sector:
             object.__setattr__(self, "sector", sectors().resolve(self.sector))
         if self.victim_region:
             object.__setattr__(self, "victim_region", resolve_region(self.victim_region))
         if self.victim_country and to_iso2(self.victim_country) is None:
-            raise ConfigError(f"--victim-country {self.victim_country!r} is not a country")
+            reason = f"{self.victim_country!r} is not a country"
+            raise ParameterError(f"victim_country {reason}", f"--victim-country {reason}")
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -73,18 +75,19 @@ def latest_day(db: Analytics) -> date | None:
 
 
 def check_sources(db: Analytics, filters: Filters) -> None:
-    """`sources` names sources of the knowledge base's incidents (an importer such as eurepoc,
-    or the `source =` of an `import table` mapping), or this stops listing them."""
+    """`filters.sources` names sources of the knowledge base's incidents (an importer such as
+    eurepoc, or the `source =` of an `import table` mapping), or this stops listing them."""
     if not filters.sources:
         return
     known = db.incident_source_names()
     unknown = [s for s in filters.sources if s not in known]
     if unknown:
-        raise ConfigError(
-            f"--source {', '.join(repr(s) for s in unknown)}: no incidents from "
+        reason = (
+            f"{', '.join(repr(s) for s in unknown)}: no incidents from "
             f"{'that source' if len(unknown) == 1 else 'those sources'}; "
             + (f"sources with incidents: {', '.join(known)}" if known else "no incidents imported")
         )
+        raise ParameterError(f"sources {reason}", f"--source {reason}")
 
 
 def victim_filter(filters: Filters) -> VictimFilter:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from threatscope.errors import ConfigError
+from threatscope.errors import ParameterError
 from threatscope.report.provenance import SourceCredit, source_credits
 from threatscope.store.queries import Analytics
 
@@ -101,12 +101,12 @@ _PRIVATE_DEFAULT = "amber"
 
 
 def parse_tlp(text: str) -> Tlp:
-    """`clear`, `TLP:AMBER+STRICT`, … (any case); anything else is a ConfigError naming them."""
+    """`clear`, `TLP:AMBER+STRICT`, … (any case); anything else is a ParameterError naming
+    them."""
     key = text.strip().lower().removeprefix("tlp:")
     if key not in LEVELS:
-        raise ConfigError(
-            f"--tlp {text!r} is not a TLP 2.0 level; use one of: {', '.join(LEVELS)}"
-        )
+        reason = f"{text!r} is not a TLP 2.0 level; use one of: {', '.join(LEVELS)}"
+        raise ParameterError(f"tlp {reason}", f"--tlp {reason}")
     return LEVELS[key]
 
 
@@ -147,10 +147,12 @@ def choose_marking(
     strictest = max((LEVELS[key] for key in markings), key=lambda t: t.rank, default=None)
     if requested is not None:
         if strictest is not None and strictest.rank > requested.rank:
-            raise ConfigError(
-                f"the knowledge base holds {markings[strictest.key]} object(s) marked "
-                f"{strictest.label}, stricter than --tlp {requested.key}; pass --tlp "
-                f"{strictest.key}{'' if strictest.key == 'red' else ' or stricter'}"
+            held = f"the knowledge base holds {markings[strictest.key]} object(s) marked "
+            held += f"{strictest.label}, stricter than"
+            looser = "" if strictest.key == "red" else " or stricter"
+            raise ParameterError(
+                f"{held} tlp={requested.key!r}; pass tlp={strictest.key!r}{looser}",
+                f"{held} --tlp {requested.key}; pass --tlp {strictest.key}{looser}",
             )
         return requested
     floor = LEVELS[_PRIVATE_DEFAULT] if private_sources else LEVELS["clear"]
