@@ -72,7 +72,7 @@ def main() -> None:
                 continue
             text = links.with_name(links.name.replace(".links.jsonl", ".txt"))
             slug = text.stem.split("_", 2)[2]
-            case_mats, removed = without_report(mats, store.analytics(), slug)
+            case_mats, removed = without_report(mats, store, slug)
             summary = extract_file(text, store, model).summary()
             evidence = resolve(evidence_from_summary(summary), profiles)
             scores = score(evidence, case_mats)

@@ -122,7 +122,7 @@ def timed(db: Path, rounds: int, filters: Filters) -> tuple[float, int]:
     for _ in range(rounds):
         store = SQLiteStore(db)
         began = time.perf_counter()
-        result = landscape(store.analytics(), filters)
+        result = landscape(store, filters)
         times.append(time.perf_counter() - began)
         incidents = result["incidents"]
         store.close()

@@ -117,7 +117,7 @@ def test_attack_links_match_an_independent_recount(
         elif obj["type"] in _HOLDERS:
             for cve in _CVE.findall(obj.get("description", "")):
                 expected.add((obj["id"], cve.upper(), obj["id"]))
-    links = [link for link in stored_links(kb.analytics()) if link.origin == "attack"]
+    links = [link for link in stored_links(kb) if link.origin == "attack"]
     assert {(link.holder, link.cve, link.via) for link in links} == expected
     assert len(expected) == 235
     # Per group: campaigns count for the groups they are attributed to.
@@ -137,7 +137,7 @@ def test_attack_links_match_an_independent_recount(
     }
     found = {
         (actor, link.cve)
-        for actor, held in links_by_actor(kb.analytics()).items()
+        for actor, held in links_by_actor(kb).items()
         for link in held
         if link.origin == "attack"
     }
@@ -146,14 +146,14 @@ def test_attack_links_match_an_independent_recount(
 
 def test_links_are_stored_and_derived_again_when_the_table_is_missing(kb: SQLiteStore) -> None:
     conn = kb.analytics()
-    stored = stored_links(conn)
-    assert stored == derive_links(conn)
+    stored = stored_links(kb)
+    assert stored == derive_links(kb)
     kinds = {link.kind for link in stored}
     assert kinds == {"relationship", "description", "incident", "report"}
     conn.execute("SAVEPOINT before_drop")
     try:
         conn.execute("DROP TABLE actor_cves")
-        assert stored_links(conn) == stored  # a knowledge base from before the table
+        assert stored_links(kb) == stored  # a knowledge base from before the table
     finally:
         conn.execute("ROLLBACK TO before_drop")
         conn.execute("RELEASE before_drop")
@@ -218,7 +218,7 @@ def test_cve_evidence_moves_mass_to_the_actors_holding_it(kb: SQLiteStore) -> No
 
 
 def test_landscape_names_the_known_exploiters_of_each_cve(kb: SQLiteStore) -> None:
-    figures = landscape(kb.analytics(), window="2025-01-01..2026-03-31")
+    figures = landscape(kb, window="2025-01-01..2026-03-31")
     rows = {r["cve"]: r for r in figures["exploited_cves"]["overall"]}
     assert [a["name"] for a in rows["CVE-2023-23397"]["known_actors"]] == ["APT28"]
     assert rows["CVE-2023-23397"]["known_actors"][0]["nexus"] == "RU"

@@ -100,7 +100,7 @@ def _actor_of(store: Any, attack_id: str) -> str:
 
 def test_an_actor_s_names_come_from_every_source_resolved_into_it(kb: Path) -> None:
     store = open_store(kb, create=False, read_only=True)
-    names = actor_names(store.analytics(), {_actor_of(store, "G0007")})
+    names = actor_names(store, {_actor_of(store, "G0007")})
     # ATT&CK name, ATT&CK alias, MISP synonyms, the ATT&CK id.
     assert {"APT28", "Sofacy", "Fancy Bear", "Sednit", "STRONTIUM", "G0007"} <= names
     assert "APT29" not in names

@@ -49,7 +49,7 @@ def report_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _landscape(db: Path, ending: str | None = None) -> dict[str, Any]:
     store = open_store(db, create=False)
     try:
-        return landscape(store.analytics(), Filters(), window=None, ending=ending, months=12)
+        return landscape(store, Filters(), window=None, ending=ending, months=12)
     finally:
         store.close()
 
@@ -304,7 +304,7 @@ def test_inferred_nexus_is_its_own_table_only_when_asked(
     assert "Unattributed incidents, inferred nexus" not in html
     with open_store(report_db) as store:
         run_import(store, "misp-galaxy")  # victimology priors for the inference
-        inferred = landscape(store.analytics(), infer_nexus_with=store)
+        inferred = landscape(store, infer_nexus_with=store)
     page = render_html(inferred)
     assert "Unattributed incidents, inferred nexus" in page
     count = inferred["inferred"]["incidents"]

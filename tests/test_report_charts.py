@@ -34,7 +34,7 @@ def report_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _landscape(db: Path, filters: Filters) -> dict[str, Any]:
     with open_store(db, create=False) as store:
-        return landscape(store.analytics(), filters, ending=ENDING)
+        return landscape(store, filters, ending=ENDING)
 
 
 @pytest.fixture(scope="module")

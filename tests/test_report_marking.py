@@ -74,7 +74,7 @@ def table_db(public_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def britain(public_db: Path) -> dict[str, Any]:
     """A small landscape (victims in the United Kingdom) that renders quickly."""
     with open_store(public_db, create=False) as store:
-        return landscape(store.analytics(), Filters(victim_country="GB"), ending="2026-03-31")
+        return landscape(store, Filters(victim_country="GB"), ending="2026-03-31")
 
 
 def _marking_of(html: str) -> list[str]:
@@ -127,7 +127,7 @@ def test_marking_rule() -> None:
 
 def test_public_sources_default_to_clear(public_db: Path) -> None:
     with open_store(public_db, create=False) as store:
-        marking, credits = report_marking(store.analytics(), None)
+        marking, credits = report_marking(store, None)
     assert marking.key == "clear"
     assert [c.name for c in credits] == ["attack", "eurepoc", "kev", "misp-galaxy"]
     assert all(c.public for c in credits)
@@ -135,8 +135,8 @@ def test_public_sources_default_to_clear(public_db: Path) -> None:
 
 def test_a_table_import_is_not_known_to_be_public(table_db: Path) -> None:
     with open_store(table_db, create=False) as store:
-        marking, credits = report_marking(store.analytics(), None)
-        assert report_marking(store.analytics(), LEVELS["green"])[0].key == "green"
+        marking, credits = report_marking(store, None)
+        assert report_marking(store, LEVELS["green"])[0].key == "green"
     assert marking.key == "amber"
     assert [c.name for c in credits if not c.public] == ["fixture-feed"]
 
@@ -245,7 +245,7 @@ def test_stricter_marked_data_is_refused_or_raises_the_default(
 
 def test_every_source_is_credited_with_citation_licence_and_edition(table_db: Path) -> None:
     with open_store(table_db, create=False) as store:
-        credits = {c.name: c for c in source_credits(store.analytics())}
+        credits = {c.name: c for c in source_credits(store)}
     assert list(credits) == ["attack", "eurepoc", "fixture-feed", "kev", "misp-galaxy"]
     for name in ("attack", "eurepoc", "kev", "misp-galaxy"):
         source = get_source(name)
@@ -269,7 +269,7 @@ def test_table_without_declared_credits_says_so(
 ) -> None:
     db = _with_table(public_db, tmp_path, "")
     with open_store(db, create=False) as store:
-        credits = {c.name: c for c in source_credits(store.analytics())}
+        credits = {c.name: c for c in source_credits(store)}
     assert (credits["fixture-feed"].citation, credits["fixture-feed"].licence) == (None, None)
     html = render_html(britain, credits=list(credits.values()))
     method = html[html.index('id="method"') :]
@@ -299,7 +299,7 @@ def test_report_lists_sources_and_what_they_select(
     table_db: Path, britain: dict[str, Any]
 ) -> None:
     with open_store(table_db, create=False) as store:
-        marking, credits = report_marking(store.analytics(), None)
+        marking, credits = report_marking(store, None)
     html = render_html(britain, marking=marking, credits=credits)
     method = html[html.index('id="method"') :]
     for credit in credits:

@@ -143,7 +143,7 @@ def _landscape(console: Console, store: Store, db: str | Path) -> None:
     if store.stats()["objects"].get("incident", 0) == 0:
         console.print("no incidents at hand (EuRepoC absent): no landscape report")
         return
-    result = landscape(store.analytics(), Filters())
+    result = landscape(store, Filters())
     console.rule(styled("[bold]Landscape: {}", result["window_label"]))
     for warning in result["warnings"]:
         console.print(
@@ -152,7 +152,7 @@ def _landscape(console: Console, store: Store, db: str | Path) -> None:
     for sentence in result["headline"]:
         console.print(f"  • {sentence}", highlight=False)
     start = time.perf_counter()
-    marking, credits = report_marking(store.analytics(), None)
+    marking, credits = report_marking(store, None)
     written = write_report(
         result,
         Path(os.environ.get("THREATSCOPE_REPORT", "report.html")),

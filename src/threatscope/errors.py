@@ -21,6 +21,7 @@ __all__ = [
     "InputError",
     "NetworkError",
     "NotFoundError",
+    "ParameterError",
     "StoreError",
     "ThreatScopeError",
 ]
@@ -61,6 +62,15 @@ class StoreError(ThreatScopeError):
 
 class ConfigError(ThreatScopeError):
     """A setting, option or path that cannot be used."""
+
+
+class ParameterError(ConfigError):
+    """A bad argument, its message naming the Python parameter; `flag_message` says the same
+    in the command's flags, which the CLI prints instead."""
+
+    def __init__(self, message: str, flag_message: str) -> None:
+        super().__init__(message)
+        self.flag_message = flag_message
 
 
 class NetworkError(ThreatScopeError):

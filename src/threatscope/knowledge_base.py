@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from threatscope.config import default_db_location
-from threatscope.errors import ConfigError, StoreError
+from threatscope.errors import ConfigError, ParameterError, StoreError
 from threatscope.results import (
     Actor,
     ActorList,
@@ -53,7 +53,8 @@ __all__ = ["KnowledgeBase", "NoEvidenceError", "ParameterError"]
 
 PathLike = str | os.PathLike[str]
 
-# Library messages written for the CLI name its flags; at this boundary they name parameters.
+# Library messages written for the CLI name its flags; at this boundary they name parameters
+# (a ParameterError already does, and passes through as it is).
 _PARAMETERS = {
     "--sector": "sector",
     "--victim-region": "victim_region",
@@ -75,15 +76,6 @@ _FLAG = re.compile(r"--[a-z][a-z-]*")
 
 class NoEvidenceError(ConfigError):
     """`attribute()` was given nothing to go on (the CLI words this in its own flags)."""
-
-
-class ParameterError(ConfigError):
-    """A ConfigError worded for the CLI, reworded to name parameters; `flag_message` keeps the
-    CLI's own words, which the CLI prints."""
-
-    def __init__(self, message: str, flag_message: str) -> None:
-        super().__init__(message)
-        self.flag_message = flag_message
 
 
 @contextmanager
@@ -285,7 +277,7 @@ class KnowledgeBase:
 
         store = self.store
         doc = find_actor(store, name_or_id)
-        doc["cves"] = actor_cves(store.analytics(), doc["id"])
+        doc["cves"] = actor_cves(store, doc["id"])
         return Actor.from_dict(doc)
 
     def landscape(
@@ -314,7 +306,7 @@ class KnowledgeBase:
                 sector, victim_region, victim_country, actor_categories, count, sources
             )
             result = landscape(
-                store.analytics(),
+                store,
                 filters,
                 window,
                 ending,
@@ -352,13 +344,13 @@ class KnowledgeBase:
         with _parameter_names():
             requested = parse_tlp(tlp) if tlp is not None else None
         store = self.store
-        marking, credits = report_marking(store.analytics(), requested)
+        marking, credits = report_marking(store, requested)
         with _parameter_names():
             filters = _filters(
                 sector, victim_region, victim_country, actor_categories, count, sources
             )
             result = landscape(
-                store.analytics(),
+                store,
                 filters,
                 window,
                 ending,

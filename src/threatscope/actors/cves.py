@@ -33,13 +33,15 @@ same edge devices (see attribution.score.Params for why it carries no weight).
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from threatscope.store.base import Writer
+from threatscope.store.queries import Analytics
 
 __all__ = [
     "CveLink",
@@ -81,59 +83,35 @@ def origin_name(source: str) -> str:
     return _ORIGIN.get(source, source)
 
 
-def _current(conn: sqlite3.Connection, types: tuple[str, ...]) -> set[str]:
-    marks = ",".join("?" * len(types))
-    return {
-        object_id
-        for (object_id,) in conn.execute(
-            f"SELECT id FROM objects WHERE type IN ({marks}) AND revoked = 0 AND deprecated = 0",
-            types,
-        )
-    }
-
-
-def _vulnerabilities(conn: sqlite3.Connection) -> dict[str, str]:
+def _vulnerabilities(db: Analytics) -> dict[str, str]:
     found: dict[str, str] = {}
-    for object_id, name in conn.execute(
-        "SELECT id, name FROM objects WHERE type = 'vulnerability' AND revoked = 0"
-    ):
+    for object_id, name in db.vulnerability_names():
         named = _cves(name)
         if named:
             found[object_id] = named[0]
     return found
 
 
-def _name(conn: sqlite3.Connection, names: dict[str, str], object_id: str) -> str:
+def _name(db: Analytics, names: dict[str, str], object_id: str) -> str:
     """An object's name, or its ATT&CK id for techniques ("T1190 Exploit Public-Facing ...")."""
     if object_id not in names:
-        row = conn.execute(
-            "SELECT o.name, (SELECT e.external_id FROM external_ids e WHERE e.object_id = o.id"
-            " AND e.source_name = 'mitre-attack') FROM objects o WHERE o.id = ?",
-            (object_id,),
-        ).fetchone()
+        row = db.name_and_attack_id(object_id)
         parts = dict.fromkeys(p for p in (row[1], row[0]) if p) if row else {}
         names[object_id] = " ".join(parts) or object_id
     return names[object_id]
 
 
-def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
-    """Every actor -> CVE link the knowledge base behind `conn` asserts (see the module doc)."""
-    holders = _current(conn, _HOLDER_TYPES)
-    vulnerabilities = _vulnerabilities(conn)
+def derive_links(db: Analytics) -> list[CveLink]:
+    """Every actor -> CVE link the knowledge base `db` asserts (see the module doc)."""
+    holders = db.current_object_ids(_HOLDER_TYPES)
+    vulnerabilities = _vulnerabilities(db)
     links: dict[tuple[str, str, str], CveLink] = {}
 
     def add(link: CveLink) -> None:
         links.setdefault((link.holder, link.cve, link.via), link)
 
     names: dict[str, str] = {}
-    for doc, source in conn.execute(
-        "SELECT o.json, o.source FROM relationships r JOIN objects o ON o.id = r.id"
-        " WHERE o.revoked = 0 AND o.deprecated = 0"
-        " AND (r.source_ref LIKE 'intrusion-set--%' OR r.source_ref LIKE 'threat-actor--%'"
-        "  OR r.source_ref LIKE 'campaign--%')"
-        " AND (r.target_ref LIKE 'vulnerability--%' OR o.json LIKE '%CVE-%')"
-    ):
-        rel = orjson.loads(doc)
+    for rel, source in db.cve_relationships():
         if rel["source_ref"] not in holders:
             continue
         named = _cves(rel.get("description"))
@@ -151,9 +129,9 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
         )
         what = " ".join(
             (
-                _name(conn, names, rel["source_ref"]),
+                _name(db, names, rel["source_ref"]),
                 rel["relationship_type"],
-                _name(conn, names, rel["target_ref"]),
+                _name(db, names, rel["target_ref"]),
             )
         )
         for cve in named:
@@ -170,11 +148,7 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
                 )
             )
 
-    for doc, source in conn.execute(
-        "SELECT json, source FROM objects WHERE type IN ('intrusion-set', 'threat-actor',"
-        " 'campaign') AND revoked = 0 AND deprecated = 0 AND json LIKE '%CVE-%'"
-    ):
-        obj = orjson.loads(doc)
+    for obj, source in db.holders_mentioning_cves():
         description = obj.get("description")
         citations = tuple(sorted(set(_CITATION.findall(description or ""))))
         label = f"{origin_name(source)} {obj['type']} {obj.get('name') or obj['id']} description"
@@ -191,30 +165,21 @@ def derive_links(conn: sqlite3.Connection) -> list[CveLink]:
                 )
             )
 
-    _incident_links(conn, add)
-    _report_links(conn, vulnerabilities, add)
+    _incident_links(db, add)
+    _report_links(db, vulnerabilities, add)
     return sorted(links.values(), key=lambda link: (link.holder, link.cve, link.via))
 
 
-def _attributions(conn: sqlite3.Connection, prefix: str) -> dict[str, set[str]]:
+def _attributions(db: Analytics, prefix: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
-    for source, target in conn.execute(
-        "SELECT r.source_ref, r.target_ref FROM relationships r JOIN objects o ON o.id = r.id"
-        " WHERE r.relationship_type = 'attributed-to' AND o.revoked = 0 AND o.deprecated = 0"
-        " AND r.source_ref LIKE ?",
-        (f"{prefix}--%",),
-    ):
+    for source, target in db.attributions(prefix):
         found[source].add(target)
     return found
 
 
-def _incident_links(conn: sqlite3.Connection, add: Any) -> None:
-    attributed = _attributions(conn, "incident")
-    for doc, source in conn.execute(
-        "SELECT json, source FROM objects WHERE type = 'incident' AND revoked = 0"
-        " AND json LIKE '%CVE-%'"
-    ):
-        incident = orjson.loads(doc)
+def _incident_links(db: Analytics, add: Any) -> None:
+    attributed = _attributions(db, "incident")
+    for incident, source in db.incidents_mentioning_cves():
         actors = set(attributed.get(incident["id"], ()))
         for initiator in incident.get("x_threatscope_initiators") or ():
             if isinstance(initiator, dict) and isinstance(initiator.get("actor_ref"), str):
@@ -251,11 +216,8 @@ def _incident_links(conn: sqlite3.Connection, add: Any) -> None:
                 )
 
 
-def _report_links(conn: sqlite3.Connection, vulnerabilities: dict[str, str], add: Any) -> None:
-    for doc, source in conn.execute(
-        "SELECT json, source FROM objects WHERE type = 'report' AND revoked = 0"
-    ):
-        report = orjson.loads(doc)
+def _report_links(db: Analytics, vulnerabilities: dict[str, str], add: Any) -> None:
+    for report, source in db.current_reports():
         refs = [r for r in report.get("object_refs") or () if isinstance(r, str)]
         actors = sorted({r for r in refs if r.split("--", 1)[0] in _HOLDER_TYPES})
         if not actors:
@@ -270,12 +232,9 @@ def _report_links(conn: sqlite3.Connection, vulnerabilities: dict[str, str], add
 
 # -- the derived table ----------------------------------------------------------------------
 
-_TABLE = "actor_cves"  # created and filled by the store (SQLiteWriter.replace_actor_cves)
-
-
-def refresh_cve_links(writer: Any) -> int:
-    """Rebuild `actor_cves` inside the import transaction; returns how many links it holds."""
-    return int(writer.replace_actor_cves(link_rows(derive_links(writer.analytics()))))
+def refresh_cve_links(writer: Writer) -> int:
+    """Rebuild the stored links inside the import transaction; returns how many it holds."""
+    return int(writer.replace_actor_cves(link_rows(derive_links(writer))))
 
 
 def link_rows(links: Iterable[CveLink]) -> list[tuple[str, ...]]:
@@ -293,44 +252,39 @@ def link_rows(links: Iterable[CveLink]) -> list[tuple[str, ...]]:
     ]
 
 
-def stored_links(conn: sqlite3.Connection) -> list[CveLink]:
-    """The links of `actor_cves`, or derived now when the knowledge base predates the table."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_TABLE,)
-    ).fetchone()
-    if not exists:
-        return derive_links(conn)
+def stored_links(db: Analytics) -> list[CveLink]:
+    """The stored links, or derived now when the knowledge base predates them."""
+    rows = db.stored_cve_links()
+    if rows is None:
+        return derive_links(db)
     return [
-        CveLink(holder, cve, kind, via, label, origin, tuple(orjson.loads(citations)))
-        for holder, cve, kind, via, label, origin, citations in conn.execute(
-            f"SELECT holder, cve, kind, via, label, origin, citations FROM {_TABLE}"
-            " ORDER BY holder, cve, via"
-        )
+        CveLink(holder, cve, kind, via, label, origin, tuple(citations))
+        for holder, cve, kind, via, label, origin, citations in rows
     ]
 
 
 # -- reading: links per resolved actor ------------------------------------------------------
 
 
-def campaign_actors(conn: sqlite3.Connection, member_actor: dict[str, str]) -> dict[str, set[str]]:
+def campaign_actors(db: Analytics, member_actor: dict[str, str]) -> dict[str, set[str]]:
     """Campaign id -> the resolved actors it is attributed to."""
     return {
         campaign: {member_actor[t] for t in targets if t in member_actor}
-        for campaign, targets in _attributions(conn, "campaign").items()
+        for campaign, targets in _attributions(db, "campaign").items()
     }
 
 
 def links_by_actor(
-    conn: sqlite3.Connection, member_actor: dict[str, str] | None = None
+    db: Analytics, member_actor: dict[str, str] | None = None
 ) -> dict[str, list[CveLink]]:
     """Resolved actor id -> its CVE links. A holder is a member object, an actor id, or a
     campaign (its links go to every actor it is attributed to)."""
     if member_actor is None:
-        member_actor = dict(conn.execute("SELECT object_id, actor_id FROM actor_members"))
+        member_actor = db.actor_members()
     actor_ids = set(member_actor.values())
-    campaigns = campaign_actors(conn, member_actor)
+    campaigns = campaign_actors(db, member_actor)
     found: dict[str, list[CveLink]] = defaultdict(list)
-    for link in stored_links(conn):
+    for link in stored_links(db):
         if link.holder in member_actor:
             owners = {member_actor[link.holder]}
         elif link.holder in actor_ids:
@@ -342,38 +296,18 @@ def links_by_actor(
     return dict(found)
 
 
-def ransomware_cves(conn: sqlite3.Connection) -> set[str]:
+def ransomware_cves(db: Analytics) -> set[str]:
     """CVEs CISA KEV marks `knownRansomwareCampaignUse: Known`."""
-    return {
-        name.upper()
-        for (name,) in conn.execute(
-            "SELECT name FROM objects WHERE type = 'vulnerability' AND revoked = 0"
-            " AND json_extract(json, '$.x_kev_known_ransomware_campaign_use') = 'Known'"
-        )
-        if name
-    }
+    return db.ransomware_cve_names()
 
 
-def _kev(conn: sqlite3.Connection, cves: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(cves), 500):
-        chunk = cves[start : start + 500]
-        for name, doc in conn.execute(
-            "SELECT name, json FROM objects WHERE type = 'vulnerability' AND revoked = 0"
-            f" AND name IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            found[name.upper()] = orjson.loads(doc)
-    return found
-
-
-def actor_cves(conn: sqlite3.Connection, actor_id: str) -> list[dict[str, Any]]:
+def actor_cves(db: Analytics, actor_id: str) -> list[dict[str, Any]]:
     """The `cves` of `actor show`: each CVE the actor is linked to, with every source saying so
     and what CISA KEV records of it."""
     by_cve: dict[str, list[CveLink]] = defaultdict(list)
-    for link in links_by_actor(conn).get(actor_id, ()):
+    for link in links_by_actor(db).get(actor_id, ()):
         by_cve[link.cve].append(link)
-    kev = _kev(conn, sorted(by_cve))
+    kev = db.vulnerabilities_named(sorted(by_cve))
     rows = []
     for cve in sorted(by_cve, key=_cve_order):
         entry = kev.get(cve, {})

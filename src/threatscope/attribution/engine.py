@@ -164,13 +164,10 @@ def _sources(store: Any, profiles: Profiles) -> dict[str, bool]:
     held = _SOURCES.get(id(profiles))
     if held is not None and held[0] is profiles:
         return dict(held[1])
-    conn = store.analytics()
-
-    def holds(source: str) -> bool:
-        query = "SELECT EXISTS (SELECT 1 FROM objects WHERE source = ?)"
-        return bool(conn.execute(query, (source,)).fetchone()[0])
-
-    found = {"attack": holds("attack"), "misp_galaxy": holds("misp-galaxy")}
+    found = {
+        "attack": store.holds_source("attack"),
+        "misp_galaxy": store.holds_source("misp-galaxy"),
+    }
     _SOURCES.clear()
     _SOURCES[id(profiles)] = (profiles, found)
     return dict(found)

@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-import orjson
+from threatscope.store.queries import Analytics
 
 __all__ = ["observable_values", "pattern_values", "value_links"]
 
@@ -47,7 +47,7 @@ def observable_values(obj: dict[str, Any]) -> list[str]:
 
 
 def value_links(
-    conn: Any,
+    db: Analytics,
     member_actor: dict[str, str],
     campaign_actors: dict[str, set[str]],
     software: set[str],
@@ -56,13 +56,7 @@ def value_links(
     indicates: list[tuple[str, str]] = []
     infra_users: dict[str, set[str]] = defaultdict(set)
     consists: dict[str, set[str]] = defaultdict(set)
-    for source, rel_type, target in conn.execute(
-        "SELECT r.source_ref, r.relationship_type, r.target_ref FROM relationships r"
-        " JOIN objects o ON o.id = r.id WHERE o.revoked = 0 AND o.deprecated = 0"
-        " AND (r.relationship_type = 'indicates'"
-        "  OR (r.relationship_type = 'uses' AND r.target_ref LIKE 'infrastructure--%')"
-        "  OR (r.relationship_type = 'consists-of' AND r.source_ref LIKE 'infrastructure--%'))"
-    ):
+    for source, rel_type, target in db.value_relationships():
         if rel_type == "indicates":
             indicates.append((source, target))
         elif rel_type == "uses":
@@ -83,25 +77,24 @@ def value_links(
     indicator_targets: dict[str, set[str]] = defaultdict(set)
     for indicator, target in indicates:
         indicator_targets[indicator] |= owners(target)
-    patterns = _json_of(conn, list(indicator_targets))
+    patterns = db.current_objects_by_id(list(indicator_targets))
     for indicator, targets in indicator_targets.items():
         doc = patterns.get(indicator)
         if doc is not None and targets:
             link(pattern_values(str(doc.get("pattern") or "")), targets, "indicator")
 
-    members = _json_of(conn, sorted({m for ms in consists.values() for m in ms}))
+    members = db.current_objects_by_id(sorted({m for ms in consists.values() for m in ms}))
     for infra, parts in consists.items():
         values = [v for part in parts if part in members for v in observable_values(members[part])]
         link(values, owners(infra), "infrastructure")
 
-    for (doc,) in conn.execute("SELECT json FROM objects WHERE type = 'sighting' AND revoked = 0"):
-        sighting = orjson.loads(doc)
+    for sighting in db.current_sightings():
         seen = str(sighting.get("sighting_of_ref") or "")
         targets = owners(seen)
         if seen in indicator_targets:
             targets = targets | indicator_targets[seen]
         if targets:
-            link(_observed_values(conn, sighting), targets, "sighting")
+            link(_observed_values(db, sighting), targets, "sighting")
     return {value: dict(targets) for value, targets in links.items()}
 
 
@@ -121,21 +114,8 @@ def _owners(
     return set(infra_users.get(ref, ()))
 
 
-def _json_of(conn: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for object_id, doc in conn.execute(
-            f"SELECT id, json FROM objects WHERE id IN ({','.join('?' * len(chunk))})"
-            " AND revoked = 0",
-            chunk,
-        ):
-            found[object_id] = orjson.loads(doc)
-    return found
-
-
-def _observed_values(conn: Any, sighting: dict[str, Any]) -> list[str]:
-    observed = _json_of(conn, [str(r) for r in sighting.get("observed_data_refs") or ()])
+def _observed_values(db: Analytics, sighting: dict[str, Any]) -> list[str]:
+    observed = db.current_objects_by_id([str(r) for r in sighting.get("observed_data_refs") or ()])
     values: list[str] = []
     refs: list[str] = []
     for data in observed.values():
@@ -145,6 +125,6 @@ def _observed_values(conn: Any, sighting: dict[str, Any]) -> list[str]:
                 if isinstance(obj, dict):
                     values.extend(observable_values(obj))
         refs.extend(str(r) for r in data.get("object_refs") or ())
-    for obj in _json_of(conn, refs).values():
+    for obj in db.current_objects_by_id(refs).values():
         values.extend(observable_values(obj))
     return values

@@ -48,6 +48,7 @@ from threatscope.extract.document import extract_file
 from threatscope.extract.entities import build_gazetteer
 from threatscope.extract.gazetteer import Gazetteer
 from threatscope.extract.text import read_report
+from threatscope.store.queries import Analytics
 
 __all__ = [
     "SPLITS",
@@ -99,15 +100,10 @@ def group_links(links: Path) -> GroupLinks:
     return GroupLinks(dict(counts), dict(mentions))
 
 
-def without_report(mats: Matrices, conn: Any, slug: str) -> tuple[Matrices, int]:
+def without_report(mats: Matrices, db: Analytics, slug: str) -> tuple[Matrices, int]:
     """The matrices with every `uses` that cites the report taken out of every profile, and how
     many relationships cite it."""
-    citing = {
-        row[0]
-        for row in conn.execute(
-            "SELECT id FROM objects WHERE type = 'relationship' AND json LIKE ?", (f"%{slug}%",)
-        )
-    }
+    citing = db.relationships_citing(slug)
     result = mats
     for index, actor in enumerate(mats.profiles.actors):
         if not any(u.rel_id in citing for u in actor.uses):
@@ -177,7 +173,6 @@ class _Context:
 
     def __init__(self, store: Any, mats: Matrices, gazetteer: Gazetteer, model: Any) -> None:
         self.store, self.mats, self.gazetteer, self.model = store, mats, gazetteer, model
-        self.conn = store.analytics()
         self.calibration = load_calibration()
         profiles = mats.profiles
         self.actor_of_group = {
@@ -197,7 +192,7 @@ class _Context:
         actors = self.mats.profiles.actors
         text_path = links.with_name(links.name.removesuffix(_SUFFIX) + ".txt")
         _, text = read_report(text_path)
-        names = actor_names(self.conn, truth) | {
+        names = actor_names(self.store, truth) | {
             mention
             for group, written in linked.mentions.items()
             if self.actor_of_group.get(group) in truth
@@ -205,7 +200,7 @@ class _Context:
         }
         masked, replaced = mask_report(text, names, self.gazetteer, truth, str(text_path))
         slug = text_path.stem.split("_", 2)[2]
-        case_mats, removed = without_report(self.mats, self.conn, slug)
+        case_mats, removed = without_report(self.mats, self.store, slug)
         masked_path = folder / text_path.name
         masked_path.write_text(masked, encoding="utf-8")
         # What `attribute --text` runs (cli.attribute_): extract, evidence, attribute.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+
+from threatscope.store.queries import Analytics
 
 __all__ = ["MASK", "actor_names", "leftover_names", "mask_names", "mask_spans", "name_pattern"]
 
@@ -68,21 +69,7 @@ def leftover_names(text: str, names: Iterable[str]) -> list[str]:
     return sorted({m.group(0) for m in pattern.finditer(unmasked)})
 
 
-def actor_names(conn: Any, actor_ids: Iterable[str]) -> set[str]:
+def actor_names(db: Analytics, actor_ids: Iterable[str]) -> set[str]:
     """Every name the knowledge base knows for the resolved actors: the actor's own name, the
     names, aliases and ATT&CK ids of every object resolved into it."""
-    wanted = sorted(set(actor_ids))
-    if not wanted:
-        return set()
-    marks = ",".join("?" * len(wanted))
-    query = (
-        f"SELECT name FROM actors WHERE id IN ({marks})"
-        " UNION SELECT o.name FROM objects o JOIN actor_members m ON m.object_id = o.id"
-        f" WHERE m.actor_id IN ({marks}) AND o.name IS NOT NULL"
-        " UNION SELECT a.alias FROM aliases a JOIN actor_members m ON m.object_id = a.object_id"
-        f" WHERE m.actor_id IN ({marks})"
-        " UNION SELECT e.external_id FROM external_ids e JOIN actor_members m"
-        f" ON m.object_id = e.object_id WHERE m.actor_id IN ({marks})"
-        " AND e.source_name LIKE 'mitre-%'"
-    )
-    return {str(row[0]) for row in conn.execute(query, wanted * 4) if row[0]}
+    return db.actor_name_variants(actor_ids)

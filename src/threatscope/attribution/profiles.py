@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import orjson
-
 from threatscope.actors.cves import CveLink, links_by_actor, origin_name, ransomware_cves
 from threatscope.attribution.infrastructure import value_links
 from threatscope.countries import to_iso2
+from threatscope.store.queries import Analytics
 from threatscope.taxonomy import sectors
 
 __all__ = ["KINDS", "ActorProfile", "Profiles", "Use", "build_profiles", "clear_cache"]
@@ -87,25 +86,24 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def _fingerprint(conn: Any) -> str:
+def _fingerprint(db: Analytics) -> str:
     """Changes whenever an import or a split/join changes what profiles are built from."""
     digest = hashlib.sha256()
-    digest.update(repr(conn.execute("SELECT max(id), count(*) FROM imports").fetchone()).encode())
-    for row in conn.execute("SELECT object_id, actor_id FROM actor_members ORDER BY object_id"):
-        digest.update(f"{row[0]}>{row[1]};".encode())
+    digest.update(repr(tuple(db.import_summary())).encode())
+    for object_id, actor_id in db.actor_member_pairs():
+        digest.update(f"{object_id}>{actor_id};".encode())
     return digest.hexdigest()
 
 
 def build_profiles(store: Any) -> Profiles:
     """Profiles for every resolved actor in `store`, cached per knowledge-base state."""
-    conn = store.analytics()
     key = (
         store.location if store.location != ":memory:" else id(store),
-        _fingerprint(conn),
+        _fingerprint(store),
     )
     if key not in _CACHE:
         _CACHE.clear()  # one knowledge base at a time: profiles are a few MB
-        _CACHE[key] = _build(conn)
+        _CACHE[key] = _build(store)
     return _CACHE[key]
 
 
@@ -134,51 +132,29 @@ def _map_sector(value: str) -> tuple[str, ...]:
     return ()
 
 
-def _build(conn: Any) -> Profiles:
+def _build(db: Analytics) -> Profiles:
     started = time.perf_counter()
     actors: list[ActorProfile] = []
     by_id: dict[str, ActorProfile] = {}
-    for actor_id, name, nexus in conn.execute("SELECT id, name, nexus FROM actors ORDER BY id"):
+    for actor_id, name, nexus in db.actor_rows():
         profile = ActorProfile(actor_id, name, nexus)
         actors.append(profile)
         by_id[actor_id] = profile
-    member_actor = dict(conn.execute("SELECT object_id, actor_id FROM actor_members"))
+    member_actor = db.actor_members()
 
     technique_ids: dict[str, str] = {}
     technique_names: dict[str, str] = {}
-    for stix_id, attack_id, name in conn.execute(
-        "SELECT o.id, e.external_id, o.name FROM objects o JOIN external_ids e"
-        " ON e.object_id = o.id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
-        " AND o.deprecated = 0 AND e.source_name = 'mitre-attack'"
-    ):
+    for stix_id, attack_id, name in db.attack_techniques():
         technique_ids[stix_id] = attack_id
         technique_names[attack_id] = name or attack_id
-    software_names = dict(
-        conn.execute(
-            "SELECT id, name FROM objects WHERE type IN ('malware', 'tool') AND revoked = 0"
-            " AND deprecated = 0"
-        )
-    )
+    software_names = db.software_names()
     software_by_name: dict[str, set[str]] = defaultdict(set)
-    for norm, object_id in conn.execute(
-        "SELECT a.alias_norm, a.object_id FROM aliases a JOIN objects o ON o.id = a.object_id"
-        " WHERE o.type IN ('malware', 'tool') AND o.revoked = 0 AND o.deprecated = 0"
-    ):
+    for norm, object_id in db.software_aliases():
         software_by_name[norm].add(object_id)
-    group_attack_ids = {
-        object_id: ext
-        for object_id, ext in conn.execute(
-            "SELECT e.object_id, e.external_id FROM external_ids e JOIN objects o"
-            " ON o.id = e.object_id WHERE o.type = 'intrusion-set'"
-            " AND e.source_name = 'mitre-attack'"
-        )
-    }
+    group_attack_ids = db.group_attack_ids()
 
     campaigns: dict[str, dict[str, Any]] = {}
-    for (doc,) in conn.execute(
-        "SELECT json FROM objects WHERE type = 'campaign' AND revoked = 0 AND deprecated = 0"
-    ):
-        obj = orjson.loads(doc)
+    for obj in db.current_campaigns():
         attack_id = next(
             (
                 ref["external_id"]
@@ -197,20 +173,12 @@ def _build(conn: Any) -> Profiles:
     # Relationships, current and not deprecated; JSON only for those whose text we need.
     software_techniques: dict[str, set[str]] = defaultdict(set)
     actor_uses: list[dict[str, Any]] = []
-    for source, rel_type, target, doc in conn.execute(
-        "SELECT r.source_ref, r.relationship_type, r.target_ref,"
-        " CASE WHEN r.relationship_type IN ('uses', 'targets')"
-        "  AND (r.source_ref LIKE 'intrusion-set--%' OR r.source_ref LIKE 'campaign--%'"
-        "  OR r.source_ref LIKE 'threat-actor--%') THEN o.json END"
-        " FROM relationships r JOIN objects o ON o.id = r.id"
-        " WHERE o.revoked = 0 AND o.deprecated = 0"
-        " AND r.relationship_type IN ('uses', 'attributed-to', 'targets')"
-    ):
+    for source, rel_type, target, doc in db.actor_relationships():
         if rel_type == "attributed-to":
             if source in campaigns and target in member_actor:
                 campaigns[source]["actors"].add(member_actor[target])
         elif doc is not None:
-            actor_uses.append(orjson.loads(doc))
+            actor_uses.append(doc)
         elif rel_type == "uses" and target in technique_ids and source in software_names:
             software_techniques[source].add(technique_ids[target])
 
@@ -248,14 +216,14 @@ def _build(conn: Any) -> Profiles:
         for owner in camp["actors"]:
             by_id[owner].years.extend(camp["years"])
 
-    _actor_objects(conn, member_actor, by_id)
-    _incidents(conn, member_actor, by_id)
+    _actor_objects(db, member_actor, by_id)
+    _incidents(db, member_actor, by_id)
     relationships = {rel["id"]: rel for rel in actor_uses}
-    for actor, links in links_by_actor(conn, member_actor).items():
+    for actor, links in links_by_actor(db, member_actor).items():
         for link in links:
             _add_cve(by_id[actor], link, relationships, group_attack_ids, campaigns)
     links = value_links(
-        conn,
+        db,
         member_actor,
         {cid: camp["actors"] for cid, camp in campaigns.items()},
         set(software_names),
@@ -276,7 +244,7 @@ def _build(conn: Any) -> Profiles:
         campaigns=campaigns,
         group_attack_ids=group_attack_ids,
         member_actor=member_actor,
-        ransomware_cves=ransomware_cves(conn),
+        ransomware_cves=ransomware_cves(db),
         build_seconds=time.perf_counter() - started,
     )
 
@@ -317,13 +285,11 @@ def _add_cve(
     profile.items["cve"][link.cve].add(label)
 
 
-def _actor_objects(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorProfile]) -> None:
+def _actor_objects(
+    db: Analytics, member_actor: dict[str, str], by_id: dict[str, ActorProfile]
+) -> None:
     """Victimology and activity dates the actor objects state themselves (MISP, STIX imports)."""
-    for doc, source in conn.execute(
-        "SELECT json, source FROM objects WHERE type IN ('intrusion-set', 'threat-actor')"
-        " AND revoked = 0"
-    ):
-        obj = orjson.loads(doc)
+    for obj, source in db.actor_object_docs():
         actor = member_actor.get(obj["id"])
         if actor is None:
             continue
@@ -349,24 +315,19 @@ def _actor_objects(conn: Any, member_actor: dict[str, str], by_id: dict[str, Act
                 profile.years.append(year - 1)
 
 
-def _incidents(conn: Any, member_actor: dict[str, str], by_id: dict[str, ActorProfile]) -> None:
+def _incidents(db: Analytics, member_actor: dict[str, str], by_id: dict[str, ActorProfile]) -> None:
     """Incident facts with a named initiator teach victim sectors, countries and dates (their
     CVEs come with every other actor -> CVE link, from actors/cves.py)."""
     facts: dict[int, set[str]] = defaultdict(set)
     days: dict[int, int | None] = {}
-    for fact, day, actor_ref in conn.execute(
-        "SELECT fact, day, actor_ref FROM incident_initiators WHERE actor_ref IS NOT NULL"
-    ):
+    for fact, day, actor_ref in db.named_initiators():
         actor = member_actor.get(actor_ref)
         if actor is not None:
             facts[fact].add(actor)
             days[fact] = day
     if not facts:
         return
-    wanted = ",".join(str(f) for f in facts)
-    for fact, country, sector in conn.execute(
-        f"SELECT fact, country, sector FROM incident_victims WHERE fact IN ({wanted})"
-    ):
+    for fact, country, sector in db.incident_victims(facts):
         for actor in facts[fact]:
             if country:
                 by_id[actor].items["country"][country].add("incidents")

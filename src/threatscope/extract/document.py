@@ -28,7 +28,7 @@ from threatscope.extract.techniques import TechniqueModel, extract_techniques
 from threatscope.extract.text import read_report
 from threatscope.names import normalise_name
 from threatscope.sources.kev import vulnerability_id
-from threatscope.store.sqlite import SQLiteStore
+from threatscope.store.base import Store
 
 __all__ = ["Extraction", "extract_file", "extract_text", "extraction_bundle"]
 
@@ -77,19 +77,13 @@ class Extraction:
         }
 
 
-def _technique_mentions(text: str, store: SQLiteStore | None) -> list[dict[str, Any]]:
+def _technique_mentions(text: str, store: Store | None) -> list[dict[str, Any]]:
     """Explicit ATT&CK ids in the text; the trained model adds the implicit ones."""
     from threatscope.extract.techniques_text import explicit_ids
 
     names: dict[str, str] = {}
     if store is not None:
-        names = dict(
-            store.analytics().execute(
-                "SELECT e.external_id, o.name FROM external_ids e JOIN objects o"
-                " ON o.id = e.object_id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
-                " AND e.source_name = 'mitre-attack'"
-            )
-        )
+        names = store.attack_technique_names()
     # Without ATT&CK in the knowledge base every well-formed id is taken at its word.
     known = names or set(_ATTACK_ID.findall(text))
     found: dict[str, dict[str, Any]] = {}
@@ -120,7 +114,7 @@ def _model_techniques(text: str, model: TechniqueModel) -> list[dict[str, Any]]:
 
 
 def extract_file(
-    path: Path, store: SQLiteStore | None, model: TechniqueModel | None = None
+    path: Path, store: Store | None, model: TechniqueModel | None = None
 ) -> Extraction:
     """`model`: the trained technique classifier; without one only explicit ids are found."""
     data, text = read_report(path)
@@ -129,7 +123,7 @@ def extract_file(
 
 
 def extract_text(
-    text: str, store: SQLiteStore | None, model: TechniqueModel | None = None
+    text: str, store: Store | None, model: TechniqueModel | None = None
 ) -> Extraction:
     """`extract_file` for text at hand: named `<text>`, created at the epoch (no file has a
     modification time to give), so the same text always gives the same result."""
@@ -150,7 +144,7 @@ def _extract(
     data: bytes,
     name: str,
     modified: datetime,
-    store: SQLiteStore | None,
+    store: Store | None,
     model: TechniqueModel | None,
 ) -> Extraction:
     data_hash = hashlib.sha256(data).hexdigest()
@@ -180,19 +174,13 @@ def _id(kind: str, *parts: str) -> str:
     return f"{kind}--{uuid.uuid5(_NAMESPACE, '|'.join(parts))}"
 
 
-def _kb_ids(store: SQLiteStore | None, attack_ids: list[str]) -> dict[str, str]:
+def _kb_ids(store: Store | None, attack_ids: list[str]) -> dict[str, str]:
     if store is None or not attack_ids:
         return {}
-    rows = store.analytics().execute(
-        "SELECT e.external_id, o.id FROM external_ids e JOIN objects o ON o.id = e.object_id"
-        f" WHERE o.type = 'attack-pattern' AND o.revoked = 0 AND e.external_id IN"
-        f" ({','.join('?' * len(attack_ids))})",
-        attack_ids,
-    )
-    return dict(rows.fetchall())
+    return store.attack_pattern_ids(attack_ids)
 
 
-def extraction_bundle(extraction: Extraction, store: SQLiteStore | None) -> dict[str, Any]:
+def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, Any]:
     created = extraction.created
     key = extraction.sha256 or extraction.file
     objects: list[dict[str, Any]] = []

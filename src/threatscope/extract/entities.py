@@ -33,7 +33,7 @@ from threatscope.countries import country_name
 from threatscope.extract import gazetteer_cache
 from threatscope.extract.gazetteer import Entry, Gazetteer, Mention
 from threatscope.names import normalise_name
-from threatscope.store.sqlite import SQLiteStore
+from threatscope.store.base import Store
 from threatscope.taxonomy import sectors
 
 __all__ = ["build_gazetteer", "find_entities"]
@@ -91,35 +91,15 @@ def _galaxy_path(name: str) -> Path:
     return package / "data/misp-galaxy/clusters" / name
 
 
-_ACTOR_NAMES = (
-    "SELECT a.alias, m.actor_id, ac.name FROM aliases a"
-    " JOIN actor_members m ON m.object_id = a.object_id"
-    " JOIN actors ac ON ac.id = m.actor_id"
-    " WHERE NOT EXISTS (SELECT 1 FROM external_ids e JOIN actor_members o"
-    "  ON o.object_id = e.object_id WHERE e.external_id = a.alias)"
-    " UNION SELECT e.external_id, m.actor_id, ac.name FROM external_ids e"
-    " JOIN actor_members m ON m.object_id = e.object_id"
-    " JOIN actors ac ON ac.id = m.actor_id WHERE e.source_name LIKE 'mitre-%'"
-)
-_SOFTWARE_NAMES = (
-    "SELECT a.alias, o.id, o.name, o.type FROM aliases a JOIN objects o ON o.id = a.object_id"
-    " WHERE o.type IN ('malware', 'tool') AND o.revoked = 0 ORDER BY o.id"
-)
-_TECHNIQUE_PROSE = (
-    "SELECT json_extract(json, '$.description') FROM objects WHERE type = 'attack-pattern'"
-)
-
-
-def _kb_entries(store: SQLiteStore) -> tuple[list[Entry], dict[str, Entry]]:
-    conn = store.analytics()
+def _kb_entries(store: Store) -> tuple[list[Entry], dict[str, Entry]]:
     # An ATT&CK id names the group ATT&CK gives it, not the groups other sources list it under
     # (MISP's APT41 cites G0044, ATT&CK's Winnti Group): owned ids replace such aliases.
     entries = [
         Entry("actor", actor_id, name, alias)
-        for alias, actor_id, name in conn.execute(_ACTOR_NAMES)
+        for alias, actor_id, name in store.gazetteer_actor_names()
     ]
     software: dict[str, Entry] = {}
-    for alias, object_id, name, kind in conn.execute(_SOFTWARE_NAMES):
+    for alias, object_id, name, kind in store.gazetteer_software_names():
         entry = Entry(kind, object_id, name, alias)
         entries.append(entry)
         software.setdefault(normalise_name(alias), entry)
@@ -231,18 +211,18 @@ def _sector_entries() -> list[Entry]:
     ]
 
 
-def _common_words(store: SQLiteStore | None) -> set[str]:
+def _common_words(store: Store | None) -> set[str]:
     """Lower-case words of ATT&CK's technique prose: ordinary English in this domain. Command
     lines, link texts ("[certutil](…/S0160)") and citations are names, not prose."""
     if store is None:
         return set()
     words: set[str] = set()
-    for (doc,) in store.analytics().execute(_TECHNIQUE_PROSE):
+    for doc in store.technique_descriptions():
         words.update(_WORD.findall(_NOT_PROSE.sub(" ", doc or "")))
     return words
 
 
-def build_gazetteer(store: SQLiteStore | None) -> Gazetteer:
+def build_gazetteer(store: Store | None) -> Gazetteer:
     """The gazetteer for `store`: from the user's cache when nothing it is built from changed."""
     key = _cache_key(store)
     gazetteer = gazetteer_cache.load(key)
@@ -260,7 +240,7 @@ _SOURCES = ("extract/entities.py", "extract/gazetteer.py", "extract/name_automat
             "taxonomy/sectors.toml")  # fmt: skip
 
 
-def _cache_key(store: SQLiteStore | None) -> str:
+def _cache_key(store: Store | None) -> str:
     """What the gazetteer is built from: the knowledge base's names and technique prose (the
     rows themselves, cheap to read; building on them is what costs), the data packages'
     releases and files, and our code."""
@@ -276,13 +256,16 @@ def _cache_key(store: SQLiteStore | None) -> str:
     for source in _SOURCES:
         digest.update(source.encode() + (package / source).read_bytes())
     if store is not None:
-        conn = store.analytics()
-        for query in (_ACTOR_NAMES, _SOFTWARE_NAMES, _TECHNIQUE_PROSE):
-            digest.update(repr(conn.execute(query).fetchall()).encode())
+        for rows in (
+            store.gazetteer_actor_names(),
+            store.gazetteer_software_names(),
+            store.technique_descriptions(),
+        ):
+            digest.update(repr(rows).encode())
     return digest.hexdigest()
 
 
-def _built_gazetteer(store: SQLiteStore | None) -> Gazetteer:
+def _built_gazetteer(store: Store | None) -> Gazetteer:
     entries: list[Entry] = []
     software: dict[str, Entry] = {}
     if store is not None:

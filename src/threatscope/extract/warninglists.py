@@ -15,6 +15,10 @@ keep it in the user's cache as an SQLite file:
 - `regex` lists: compiled.
 The small structures (CIDR, substring, regex, which list is which) are pickled into the file.
 
+That file is a cache of a Python package's data, private to this module and rebuilt at will, not
+the knowledge base: its SQL stays here, whatever backend holds the knowledge base (the one entry
+of tests/test_store_owns_sql.py's allow-list).
+
 A list applies to an indicator type when its `matching_attributes` name one of that type's MISP
 attribute types; names are the lists' `name` fields, the keys of `pymispwarninglists`.
 """

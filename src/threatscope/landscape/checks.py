@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +19,7 @@ from threatscope.landscape.dates import ISOLATION_DAYS, SourceDates
 from threatscope.landscape.selection import Filters, day_number
 from threatscope.landscape.stats import poisson_at_most
 from threatscope.landscape.window import Window, quarters_before
+from threatscope.store.queries import Analytics
 from threatscope.taxonomy import sectors
 
 __all__ = ["RECENCY_P", "RECENCY_RATIO", "data_warnings"]
@@ -41,60 +41,29 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _sources_in(conn: sqlite3.Connection, window: Window, filters: Filters) -> list[str]:
-    """Sources with a dated incident in the window (of those `--source` keeps): one probe of
+def _sources_in(db: Analytics, window: Window, filters: Filters) -> list[str]:
+    """Sources with a dated incident in the window (of those `sources` keeps): one probe of
     the (source, day) index each."""
     lo, hi = day_number(window.start), day_number(window.end)
     return [
         source
-        for (source,) in conn.execute("SELECT source FROM incident_sources ORDER BY source")
+        for source in db.incident_source_names()
         if (not filters.sources or source in filters.sources)
-        and conn.execute(
-            "SELECT 1 FROM incident_facts WHERE source = ? AND day BETWEEN ? AND ? LIMIT 1",
-            (source, lo, hi),
-        ).fetchone()
+        and db.source_has_incident_between(source, lo, hi)
     ]
 
 
-def _codes_any(
-    conn: sqlite3.Connection, table: str, column: str, source: str, values: set[str]
-) -> bool:
-    """Whether any incident of `source` has a victim sector / initiator category in `values`;
-    stops at the first, so a source that codes them costs next to nothing."""
-    marks = ",".join("?" * len(values))
-    return (
-        conn.execute(
-            f"SELECT 1 FROM {table} x JOIN incident_facts f ON f.fact = x.fact"
-            f" WHERE f.source = ? AND x.{column} IN ({marks}) LIMIT 1",
-            (source, *sorted(values)),
-        ).fetchone()
-        is not None
-    )
-
-
-def _coded(conn: sqlite3.Connection, table: str, column: str, source: str) -> set[str]:
-    """Every sector / category the source codes (read only when a warning needs to say so)."""
-    return {
-        value
-        for (value,) in conn.execute(
-            f"SELECT DISTINCT x.{column} FROM incident_facts f JOIN {table} x ON x.fact = f.fact"
-            f" WHERE f.source = ? AND x.{column} IS NOT NULL",
-            (source,),
-        )
-    }
-
-
 def _sector_granularity(
-    conn: sqlite3.Connection, filters: Filters, sources: list[str]
+    db: Analytics, filters: Filters, sources: list[str]
 ) -> list[dict[str, str]]:
     if not filters.sector or not sources:
         return []
     taxonomy = sectors()
     wanted = set(taxonomy.within(filters.sector))
-    lacking = [s for s in sources if not _codes_any(conn, "incident_victims", "sector", s, wanted)]
+    lacking = [s for s in sources if not db.source_codes_any(s, "victim_sector", wanted)]
     if not lacking:
         return []
-    coded = {s: _coded(conn, "incident_victims", "sector", s) for s in lacking}
+    coded = {s: db.source_coded_values(s, "victim_sector") for s in lacking}
     label = taxonomy.label(filters.sector)
     below = len(wanted) - 1
     level = f"{label}" + (f" or any of its {below} sub-sectors" if below else "")
@@ -128,7 +97,7 @@ def _sector_granularity(
 
 
 def _category_granularity(
-    conn: sqlite3.Connection, filters: Filters, sources: list[str]
+    db: Analytics, filters: Filters, sources: list[str]
 ) -> list[dict[str, str]]:
     if not sources:
         return []
@@ -136,11 +105,11 @@ def _category_granularity(
     # A source answers if it codes any category asked for: one that writes "state" for every
     # state-linked initiator still answers the default state + state-affiliated.
     lacking = [
-        s for s in sources if not _codes_any(conn, "incident_initiators", "category", s, asked)
+        s for s in sources if not db.source_codes_any(s, "initiator_category", asked)
     ]
     if not lacking:
         return []
-    coded = {s: _coded(conn, "incident_initiators", "category", s) for s in lacking}
+    coded = {s: db.source_coded_values(s, "initiator_category") for s in lacking}
     name = "/".join(filters.actor_categories)
     details = "; ".join(
         f"{s} codes {_and(sorted(coded[s]))}" if coded[s] else f"{s} codes no initiators"
@@ -206,20 +175,17 @@ def _quarter_label(quarter: Window) -> str:
     return f"{quarter.start.year}-Q{(quarter.start.month - 1) // 3 + 1}"
 
 
-def _count(conn: sqlite3.Connection, source: str, start: date, end: date) -> int:
-    return conn.execute(
-        "SELECT count(*) FROM incident_facts WHERE source = ? AND day BETWEEN ? AND ?",
-        (source, day_number(start), day_number(end)),
-    ).fetchone()[0]
+def _count(db: Analytics, source: str, start: date, end: date) -> int:
+    return db.source_incident_count(source, day_number(start), day_number(end))
 
 
 def _lagging_quarters(
-    conn: sqlite3.Connection, source: str, last: date, window: Window
+    db: Analytics, source: str, last: date, window: Window
 ) -> list[_Quarter]:
     """The longest run (up to 3) of the source's latest quarters that are each far below the
     mean of the TRAILING quarters before the run."""
     quarters = quarters_before(last, _MAX_LAGGED + TRAILING)
-    counts = [_count(conn, source, q.start, min(q.end, window.end)) for q in quarters]
+    counts = [_count(db, source, q.start, min(q.end, window.end)) for q in quarters]
     found: list[_Quarter] = []
     for run in range(1, _MAX_LAGGED + 1):
         trailing = counts[-run - TRAILING : -run]
@@ -252,14 +218,14 @@ def _p(value: float) -> str:
 
 
 def _recency(
-    conn: sqlite3.Connection, window: Window, sources: list[str], dates: dict[str, SourceDates]
+    db: Analytics, window: Window, sources: list[str], dates: dict[str, SourceDates]
 ) -> list[dict[str, str]]:
     warnings = []
     for source in sources:
         info = dates.get(source)
         if info is None or info.last_valid is None:
             continue
-        lagging = _lagging_quarters(conn, source, min(window.end, info.last_valid), window)
+        lagging = _lagging_quarters(db, source, min(window.end, info.last_valid), window)
         if not lagging:
             continue
         figures = "; ".join(
@@ -311,7 +277,7 @@ def _dates(dates: dict[str, SourceDates], sources: list[str]) -> list[dict[str, 
 
 
 def data_warnings(
-    conn: sqlite3.Connection,
+    db: Analytics,
     filters: Filters,
     window: Window,
     window_label: str,
@@ -319,13 +285,13 @@ def data_warnings(
     min_n: int,
     dates: dict[str, SourceDates],
 ) -> list[dict[str, str]]:
-    sources = _sources_in(conn, window, filters)
+    sources = _sources_in(db, window, filters)
     # Sources the user named stay in view for dates even when the window holds none of theirs.
     dated_sources = list(filters.sources) or sorted(dates)
     return [
-        *_sector_granularity(conn, filters, sources),
-        *_category_granularity(conn, filters, sources),
+        *_sector_granularity(db, filters, sources),
+        *_category_granularity(db, filters, sources),
         *_small_n(incidents, min_n, window_label, sources, dates),
-        *_recency(conn, window, sources, dates),
+        *_recency(db, window, sources, dates),
         *_dates(dates, dated_sources),
     ]

@@ -9,12 +9,9 @@ nexus and an exact binomial test for the incident count.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from datetime import date
-from typing import Any
-
-import orjson
+from typing import Any, Literal
 
 from threatscope.actors.cves import links_by_actor
 from threatscope.countries import country_name
@@ -24,6 +21,7 @@ from threatscope.landscape.facts import EPOCH
 from threatscope.landscape.selection import Filters, check_sources, day_number, select
 from threatscope.landscape.stats import compare_counts, compare_shares, holm, wilson_interval
 from threatscope.landscape.window import Window, comparison_windows, parse_window
+from threatscope.store.queries import Analytics
 from threatscope.taxonomy import country_regions, region_label, sectors
 
 __all__ = ["landscape", "nexus_label"]
@@ -36,7 +34,7 @@ def nexus_label(code: str) -> str:
 
 
 def landscape(
-    conn: sqlite3.Connection,
+    db: Analytics,
     filters: Filters | None = None,
     window: str | None = None,
     ending: str | None = None,
@@ -45,21 +43,22 @@ def landscape(
     infer_nexus_with: Any = None,
     min_n: int = 10,
 ) -> dict[str, Any]:
-    """`infer_nexus_with`: the store to attribute unattributed incidents against (adds
-    "inferred"; see landscape.inferred). Below `min_n` incidents no headline is written."""
+    """Every figure of the landscape of `db` (a store). `infer_nexus_with`: the store to
+    attribute unattributed incidents against (adds "inferred"; see landscape.inferred). Below
+    `min_n` incidents no headline is written."""
     filters = filters or Filters()
-    check_sources(conn, filters)
-    dates = source_dates(conn)
+    check_sources(db, filters)
+    dates = source_dates(db)
     # Placeholder and after-the-export dates never choose the default window.
     current = parse_window(window, ending, months, latest_valid_day(dates))
     previous, quarters = comparison_windows(current, trend_quarters)
-    select(conn, min(previous.start, quarters[0].start), current.end, filters)
-    _prepare_lookups(conn)
-    _window_tables(conn, current)
+    select(db, min(previous.start, quarters[0].start), current.end, filters)
+    _prepare_lookups(db)
+    db.landscape_window(*_range(current))
     try:
         weighted = filters.count == "fractional"
-        total, by_nexus = _nexus_counts(conn, current, weighted)
-        before_total, before = _nexus_counts(conn, previous, weighted)
+        total, by_nexus = _nexus_counts(db, current, weighted)
+        before_total, before = _nexus_counts(db, previous, weighted)
         result: dict[str, Any] = {
             "window": current.as_dict(),
             "window_label": current.describe(),
@@ -67,72 +66,35 @@ def landscape(
             "incidents": total,
             "by_nexus": _shares(by_nexus, total),
             "previous_window": _previous(previous, before_total, before, total, by_nexus),
-            "trend": _trend(conn, quarters, weighted),
-            "sectors": _breakdown(conn, current, "sector_root", "root", "sector"),
-            "victim_regions": _breakdown(conn, current, "country_region", "region", "region"),
-            "incident_types": _labels(conn, current, "type", "type"),
-            "initial_access": _techniques(conn, current),
-            "exploited_cves": _cves(conn, current),
-            "coverage": _coverage(conn, current, total),
-            "unmapped": _unmapped(conn, current),
-            "sources": _sources(conn),
+            "trend": _trend(db, quarters, weighted),
+            "sectors": _breakdown(db, "sector"),
+            "victim_regions": _breakdown(db, "region"),
+            "incident_types": _labels(db, "type", "type"),
+            "initial_access": _techniques(db),
+            "exploited_cves": _cves(db),
+            "coverage": _coverage(db, total),
+            "unmapped": _unmapped(db),
+            "sources": _sources(db),
         }
         if infer_nexus_with is not None:
             from threatscope.landscape.inferred import inferred_nexus
 
-            result["inferred"] = inferred_nexus(infer_nexus_with, conn, current, filters)
+            result["inferred"] = inferred_nexus(infer_nexus_with, db, current, filters)
         result["warnings"] = data_warnings(
-            conn, filters, current, result["window_label"], total, min_n, dates
+            db, filters, current, result["window_label"], total, min_n, dates
         )
         result["headline"] = headline(result)
         return result
     finally:
-        for table in (
-            "landscape_nexus",
-            "landscape_window",
-            "landscape_window_facts",
-            "landscape_victims",
-        ):
-            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-
-
-def _window_tables(conn: sqlite3.Connection, window: Window) -> None:
-    """The current window's rows, and its distinct incidents: every breakdown starts from these
-    (and, through CROSS JOIN, SQLite keeps them as the outer loop)."""
-    lo, hi = _range(window)
-    conn.execute(
-        "CREATE TEMP TABLE landscape_window AS SELECT fact, nexus, weight"
-        " FROM temp.landscape_nexus WHERE day BETWEEN ? AND ? ORDER BY fact",
-        (lo, hi),
-    )
-    conn.execute(
-        "CREATE TEMP TABLE landscape_window_facts AS"
-        " SELECT DISTINCT fact FROM temp.landscape_window ORDER BY fact"
-    )
-    # (incident, nexus, victim sector, victim country): what sector and region breakdowns count.
-    conn.execute(
-        "CREATE TEMP TABLE landscape_victims AS"
-        " SELECT DISTINCT n.fact, n.nexus, v.sector, v.country FROM temp.landscape_window n"
-        " CROSS JOIN incident_victims v ON v.fact = n.fact"
-    )
+        db.end_landscape()
 
 
 def _range(window: Window) -> tuple[int, int]:
     return day_number(window.start), day_number(window.end)
 
 
-def _nexus_counts(
-    conn: sqlite3.Connection, window: Window, weighted: bool
-) -> tuple[int, dict[str, float]]:
-    lo, hi = _range(window)
-    total = conn.execute(
-        "SELECT count(DISTINCT fact) FROM landscape_nexus WHERE day BETWEEN ? AND ?", (lo, hi)
-    ).fetchone()[0]
-    measure = "sum(weight)" if weighted else "count(*)"
-    rows = conn.execute(
-        f"SELECT nexus, {measure} FROM landscape_nexus WHERE day BETWEEN ? AND ? GROUP BY nexus",
-        (lo, hi),
-    ).fetchall()
+def _nexus_counts(db: Analytics, window: Window, weighted: bool) -> tuple[int, dict[str, float]]:
+    total, rows = db.landscape_nexus_counts(*_range(window), weighted)
     return total, {nexus: (round(n, 6) if weighted else n) for nexus, n in rows}
 
 
@@ -202,21 +164,9 @@ def _previous(
     }
 
 
-def _trend(conn: sqlite3.Connection, quarters: list[Window], weighted: bool) -> list[dict]:
+def _trend(db: Analytics, quarters: list[Window], weighted: bool) -> list[dict]:
     lo, hi = day_number(quarters[0].start), day_number(quarters[-1].end)
-    measure = "sum(weight)" if weighted else "count(*)"
-    by_day = conn.execute(
-        f"SELECT day, nexus, {measure} FROM landscape_nexus"
-        " WHERE day BETWEEN ? AND ? GROUP BY day, nexus",
-        (lo, hi),
-    ).fetchall()
-    facts_by_day = dict(
-        conn.execute(
-            "SELECT day, count(DISTINCT fact) FROM landscape_nexus WHERE day BETWEEN ? AND ?"
-            " GROUP BY day",
-            (lo, hi),
-        ).fetchall()
-    )
+    by_day, facts_by_day = db.landscape_day_counts(lo, hi, weighted)
     trend = []
     for quarter in quarters:
         q_lo, q_hi = _range(quarter)
@@ -243,55 +193,23 @@ def _trend(conn: sqlite3.Connection, quarters: list[Window], weighted: bool) -> 
     return trend
 
 
-def _prepare_lookups(conn: sqlite3.Connection) -> None:
-    """Small temp tables mapping each sector to its top-level sector, each country to its
-    continent, so breakdowns count distinct incidents per group in SQL."""
+def _prepare_lookups(db: Analytics) -> None:
+    """Each sector's top-level sector and each country's continent, so breakdowns count
+    distinct incidents per group where the data is."""
     taxonomy = sectors()
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS sector_root (sector TEXT PRIMARY KEY, root TEXT)")
-    conn.execute("DELETE FROM temp.sector_root")
     rows = []
     for sector_id, sector in taxonomy.by_id.items():
         root = sector
         while root.parent:
             root = taxonomy.by_id[root.parent]
         rows.append((sector_id, root.id))
-    conn.executemany("INSERT INTO temp.sector_root VALUES (?, ?)", rows)
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS country_region (country TEXT PRIMARY KEY, region TEXT)"
-    )
-    conn.execute("DELETE FROM temp.country_region")
-    conn.executemany(
-        "INSERT INTO temp.country_region VALUES (?, ?)",
-        [(c, regions[0]) for c, regions in country_regions().items() if regions],
+    db.landscape_lookups(
+        rows, [(c, regions[0]) for c, regions in country_regions().items() if regions]
     )
 
 
-def _breakdown(
-    conn: sqlite3.Connection, window: Window, table: str, group: str, key: str
-) -> dict[str, Any]:
-    join_column = "sector" if table == "sector_root" else "country"
-    # Distinct (incident, nexus, group): an incident with two victims in one group counts once.
-    conn.execute("DROP TABLE IF EXISTS temp.landscape_groups")
-    conn.execute(
-        f"CREATE TEMP TABLE landscape_groups AS SELECT DISTINCT v.fact, v.nexus, t.{group} AS grp"
-        f" FROM temp.landscape_victims v CROSS JOIN temp.{table} t"
-        f" ON t.{join_column} = v.{join_column}"
-    )
-    per_nexus = dict(
-        ((nexus, value), count)
-        for nexus, value, count in conn.execute(
-            "SELECT nexus, grp, count(*) FROM temp.landscape_groups GROUP BY 1, 2"
-        )
-    )
-    overall = dict(
-        conn.execute(
-            "SELECT grp, count(DISTINCT fact) FROM temp.landscape_groups GROUP BY 1"
-        ).fetchall()
-    )
-    conn.execute("DROP TABLE temp.landscape_groups")
-    nexus_totals = dict(
-        conn.execute("SELECT nexus, count(*) FROM temp.landscape_window GROUP BY 1").fetchall()
-    )
+def _breakdown(db: Analytics, key: Literal["sector", "region"]) -> dict[str, Any]:
+    per_nexus, overall, nexus_totals = db.landscape_group_counts(key)
     label = sectors().label if key == "sector" else _region_label
     by_nexus: dict[str, list[dict[str, Any]]] = {}
     for (nexus, value), count in sorted(per_nexus.items(), key=lambda kv: (kv[0][0], -kv[1])):
@@ -318,19 +236,8 @@ def _region_label(region: str) -> str:
     return region_label(region)
 
 
-def _labels(conn: sqlite3.Connection, window: Window, kind: str, key: str) -> dict[str, Any]:
-    overall = conn.execute(
-        "SELECT l.value, count(*) FROM temp.landscape_window_facts n"
-        " CROSS JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
-        " GROUP BY 1 ORDER BY 2 DESC, 1",
-        (kind,),
-    ).fetchall()
-    per_nexus = conn.execute(
-        "SELECT n.nexus, l.value, count(*) FROM temp.landscape_window n"
-        " CROSS JOIN incident_labels l ON l.fact = n.fact AND l.kind = ?"
-        " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
-        (kind,),
-    ).fetchall()
+def _labels(db: Analytics, kind: str, key: str) -> dict[str, Any]:
+    overall, per_nexus = db.landscape_label_counts(kind)
     by_nexus: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for nexus, value, count in per_nexus:
         by_nexus[nexus].append({key: value, "count": count})
@@ -340,18 +247,12 @@ def _labels(conn: sqlite3.Connection, window: Window, kind: str, key: str) -> di
     }
 
 
-def _techniques(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
-    figures = _labels(conn, window, "technique", "technique")
+def _techniques(db: Analytics) -> dict[str, Any]:
+    figures = _labels(db, "technique", "technique")
     if not figures["overall"]:
         return figures
     # Facts hold the ATT&CK id wherever the knowledge base knew the technique.
-    names = dict(
-        conn.execute(
-            "SELECT e.external_id, o.name FROM objects o JOIN external_ids e"
-            " ON e.object_id = o.id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
-            " AND e.source_name = 'mitre-attack'"
-        ).fetchall()
-    )
+    names = db.attack_technique_names()
     for row in [*figures["overall"], *(r for rows in figures["by_nexus"].values() for r in rows)]:
         known = row["technique"] in names
         row["attack_id"] = row["technique"] if known else None
@@ -359,14 +260,10 @@ def _techniques(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
     return figures
 
 
-def _cves(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
-    figures = _labels(conn, window, "cve", "cve")
+def _cves(db: Analytics) -> dict[str, Any]:
+    figures = _labels(db, "cve", "cve")
     for row in figures["overall"]:
-        found = conn.execute(
-            "SELECT o.json FROM objects o WHERE o.type = 'vulnerability' AND o.name = ?",
-            (row["cve"],),
-        ).fetchone()
-        kev = orjson.loads(found[0]) if found else {}
+        kev = db.vulnerability_by_name(row["cve"]) or {}
         row["in_kev"] = "x_kev_date_added" in kev
         row["kev_date_added"] = kev.get("x_kev_date_added")
         row["kev_product"] = (
@@ -374,23 +271,20 @@ def _cves(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
             or None
         )
         row["known_ransomware_use"] = kev.get("x_kev_known_ransomware_campaign_use")
-    _known_exploiters(conn, figures["overall"])
+    _known_exploiters(db, figures["overall"])
     return figures
 
 
-def _known_exploiters(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+def _known_exploiters(db: Analytics, rows: list[dict[str, Any]]) -> None:
     """`known_actors` of each CVE row: the actors the knowledge base links to it, in any incident
     or none (ATT&CK, MISP, incidents, reports; actors/cves.py), most-cited first."""
     if not rows:
         return
     sources: dict[str, dict[str, int]] = defaultdict(dict)
-    for actor, links in links_by_actor(conn).items():
+    for actor, links in links_by_actor(db).items():
         for link in links:
             sources[link.cve][actor] = sources[link.cve].get(actor, 0) + 1
-    actors = {
-        actor_id: (name, nexus)
-        for actor_id, name, nexus in conn.execute("SELECT id, name, nexus FROM actors")
-    }
+    actors = {actor_id: (name, nexus) for actor_id, name, nexus in db.actor_rows()}
     for row in rows:
         held = sources.get(row["cve"], {})
         row["known_actors"] = [
@@ -400,36 +294,22 @@ def _known_exploiters(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> N
         ]
 
 
-def _coverage(conn: sqlite3.Connection, window: Window, total: int) -> dict[str, Any]:
-    def lacking(condition: str) -> int:
-        return conn.execute(
-            f"SELECT count(*) FROM temp.landscape_window_facts n WHERE NOT EXISTS ({condition})"
-        ).fetchone()[0]
-
-    def label(kind: str) -> str:
-        return f"SELECT 1 FROM incident_labels l WHERE l.fact = n.fact AND l.kind = '{kind}'"
-
-    unknown_nexus = conn.execute(
-        "SELECT count(*) FROM temp.landscape_window WHERE nexus = 'unknown'"
-    ).fetchone()[0]
+def _coverage(db: Analytics, total: int) -> dict[str, Any]:
+    lacking = db.landscape_lacking()
     return {
         "incidents": total,
         "lacking": {
-            "nexus": unknown_nexus,
-            "victim_sector": lacking(
-                "SELECT 1 FROM incident_victims v WHERE v.fact = n.fact AND v.sector IS NOT NULL"
-            ),
-            "victim_country": lacking(
-                "SELECT 1 FROM incident_victims v WHERE v.fact = n.fact AND v.country IS NOT NULL"
-            ),
-            "incident_type": lacking(label("type")),
-            "initial_access": lacking(label("technique")),
-            "exploited_cves": lacking(label("cve")),
+            "nexus": lacking["nexus"],
+            "victim_sector": lacking["victim_sector"],
+            "victim_country": lacking["victim_country"],
+            "incident_type": lacking["type"],
+            "initial_access": lacking["technique"],
+            "exploited_cves": lacking["cve"],
         },
     }
 
 
-def _unmapped(conn: sqlite3.Connection, window: Window) -> dict[str, list[dict[str, Any]]]:
+def _unmapped(db: Analytics) -> dict[str, list[dict[str, Any]]]:
     """Source values no mapping placed, over the whole knowledge base (not just the window):
     victim sectors, victim countries and actor countries."""
     keys = {
@@ -437,38 +317,22 @@ def _unmapped(conn: sqlite3.Connection, window: Window) -> dict[str, list[dict[s
         "unmapped-country": "countries",
         "unmapped-actor-country": "actor_countries",
     }
-    rows = conn.execute(
-        "SELECT kind, value, count(DISTINCT fact) FROM incident_labels"
-        f" WHERE kind IN ({','.join('?' * len(keys))}) GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
-        list(keys),
-    ).fetchall()
+    rows = db.label_value_counts(list(keys))
     result: dict[str, list[dict[str, Any]]] = {key: [] for key in keys.values()}
     for kind, value, count in rows:
         result[keys[kind]].append({"value": value, "incidents": count})
     return result
 
 
-def _sources(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT source, incidents, dated, first_day, last_day FROM incident_sources"
-        " ORDER BY source"
-    ).fetchall()
-    files = {
-        source: path
-        for source, path in conn.execute(
-            "SELECT source, path FROM imports WHERE added + updated > 0 ORDER BY id"
-        )
-    }
+def _sources(db: Analytics) -> list[dict[str, Any]]:
+    rows = db.incident_source_summaries()
+    files = {source: path for source, path, _ in db.changing_imports()}
     for source, *_ in rows:
         if source not in files:
             # A table's source is its mapping's `source =`, not the importer: ask an incident.
-            found = conn.execute(
-                "SELECT i.path FROM incident_facts f JOIN objects o ON o.id = f.incident_id"
-                " JOIN imports i ON i.id = o.import_id WHERE f.source = ? LIMIT 1",
-                (source,),
-            ).fetchone()
+            found = db.incident_import_path(source)
             if found:
-                files[source] = found[0]
+                files[source] = found
 
     def iso(day: int | None) -> str | None:
         return None if day is None else date.fromordinal(EPOCH.toordinal() + day).isoformat()

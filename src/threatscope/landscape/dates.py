@@ -18,12 +18,12 @@ None of these dates chooses the default window: `latest_valid_day` ignores them.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from statistics import median
 
 from threatscope.landscape.facts import EPOCH
+from threatscope.store.queries import Analytics
 
 __all__ = ["ISOLATION_DAYS", "SourceDates", "latest_valid_day", "source_dates"]
 
@@ -57,13 +57,13 @@ class SourceDates:
         return sum(self.placeholders.values()) + len(self.before_1990) + len(self.after_export)
 
 
-def _as_of(conn: sqlite3.Connection) -> int | None:
+def _as_of(db: Analytics) -> int | None:
     """The day of the knowledge base's latest finished import, if any."""
-    row = conn.execute("SELECT max(finished) FROM imports").fetchone()
-    if not row or not row[0]:
+    finished = db.latest_import_finished()
+    if not finished:
         return None
     try:
-        return _day(datetime.fromisoformat(row[0].replace("Z", "+00:00")).date())
+        return _day(datetime.fromisoformat(finished.replace("Z", "+00:00")).date())
     except ValueError:
         return None
 
@@ -85,61 +85,33 @@ def _isolated_tail(days: list[int], cap: int) -> list[int]:
     return days[:cut]
 
 
-def source_dates(conn: sqlite3.Connection) -> dict[str, SourceDates]:
+def source_dates(db: Analytics) -> dict[str, SourceDates]:
     """Every source's suspect dates; index range scans only, so a million incidents cost
     milliseconds (only the suspect dates themselves are fetched)."""
     placeholder_days = {_day(d): d for d in PLACEHOLDERS}
     early = _day(EARLIEST_PLAUSIBLE)
-    as_of = _as_of(conn)
+    as_of = _as_of(db)
     found: dict[str, SourceDates] = {}
-    for source, dated in conn.execute(
-        "SELECT source, dated FROM incident_sources ORDER BY source"
-    ).fetchall():
+    for source, dated in db.dated_incident_counts():
         info = found[source] = SourceDates(source, dated)
-        for day, count in conn.execute(
-            "SELECT day, count(*) FROM incident_facts WHERE source = ? AND day < ?"
-            " GROUP BY day ORDER BY day",
-            (source, early),
-        ):
+        for day, count in db.source_day_counts_before(source, early):
             if day in placeholder_days:
                 info.placeholders[placeholder_days[day]] = count
             else:
                 info.before_1990.extend([_date(day)] * count)
         cap = max(1, int(dated * _TAIL_SHARE))
-        latest = [
-            day
-            for (day,) in conn.execute(
-                "SELECT day FROM incident_facts WHERE source = ? AND day >= ?"
-                " ORDER BY day DESC LIMIT ?",
-                (source, early, cap + 102),
-            )
-        ]
+        latest = db.source_latest_days(source, early, cap + 102)
         beyond = len(_isolated_tail(latest, cap))
         if as_of is not None:
             # Both rules pick a run of the latest dates, so together they pick the longer run.
-            after = conn.execute(
-                "SELECT count(*) FROM incident_facts WHERE source = ? AND day > ?", (source, as_of)
-            ).fetchone()[0]
-            beyond = max(beyond, after)
+            beyond = max(beyond, db.source_incidents_after(source, as_of))
         if beyond:
-            info.after_export = [
-                _date(day)
-                for (day,) in conn.execute(
-                    "SELECT day FROM incident_facts WHERE source = ? AND day >= ?"
-                    " ORDER BY day DESC LIMIT ?",
-                    (source, early, beyond),
-                )
-            ][::-1]
-        last = conn.execute(
-            "SELECT day FROM incident_facts WHERE source = ? AND day >= ?"
-            " ORDER BY day DESC LIMIT 1 OFFSET ?",
-            (source, early, beyond),
-        ).fetchone()
-        first = conn.execute(
-            "SELECT min(day) FROM incident_facts WHERE source = ? AND day >= ?", (source, early)
-        ).fetchone()[0]
+            latest_first = db.source_latest_days(source, early, beyond)
+            info.after_export = [_date(day) for day in reversed(latest_first)]
+        last = db.source_day_at(source, early, beyond)
+        first = db.source_first_day(source, early)
         info.first_valid = _date(first) if last is not None else None
-        info.last_valid = _date(last[0]) if last is not None else None
+        info.last_valid = _date(last) if last is not None else None
     return found
 
 

@@ -11,67 +11,46 @@ victimology is a prior, not an attribution.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from datetime import date
 from typing import Any
 
 from threatscope.landscape.facts import EPOCH
-from threatscope.landscape.selection import Filters, day_number, victim_clause
+from threatscope.landscape.selection import Filters, day_number, victim_filter
 from threatscope.landscape.window import Window
+from threatscope.store.queries import Analytics
 
 __all__ = ["inferred_nexus"]
 
 
-def _unattributed(
-    conn: sqlite3.Connection, window: Window, filters: Filters
-) -> dict[int, dict[str, Any]]:
-    params: list[object] = [day_number(window.start), day_number(window.end)]
-    victims = victim_clause(filters, params, fact="f.fact")
-    counted = ["unknown", *filters.actor_categories]
-    params.extend(counted)
-    rows = conn.execute(
-        "SELECT f.fact, f.day FROM incident_facts f"
-        f" WHERE f.day BETWEEN ? AND ?{victims}"
-        "  AND f.fact NOT IN (SELECT fact FROM temp.landscape_nexus WHERE nexus != 'unknown')"
-        "  AND NOT EXISTS (SELECT 1 FROM incident_initiators i WHERE i.fact = f.fact"
-        f"   AND i.category NOT IN ({','.join('?' * len(counted))}))",
-        params,
-    ).fetchall()
+def _unattributed(db: Analytics, window: Window, filters: Filters) -> dict[int, dict[str, Any]]:
+    rows = db.unattributed_incidents(
+        day_number(window.start),
+        day_number(window.end),
+        victim_filter(filters),
+        ["unknown", *filters.actor_categories],
+    )
     incidents: dict[int, dict[str, Any]] = {
         fact: {"day": day, "sectors": set(), "countries": set(), "techniques": set(), "cves": set()}
         for fact, day in rows
     }
     if not incidents:
         return incidents
-    conn.execute("DROP TABLE IF EXISTS temp.landscape_unattributed")
-    conn.execute("CREATE TEMP TABLE landscape_unattributed (fact INTEGER PRIMARY KEY)")
-    conn.executemany(
-        "INSERT INTO temp.landscape_unattributed VALUES (?)", [(f,) for f in incidents]
-    )
-    for fact, sector, country in conn.execute(
-        "SELECT v.fact, v.sector, v.country FROM temp.landscape_unattributed u"
-        " CROSS JOIN incident_victims v ON v.fact = u.fact"
-    ):
+    victims, labels = db.incident_victims_and_labels(list(incidents))
+    for fact, sector, country in victims:
         if sector:
             incidents[fact]["sectors"].add(sector)
         if country:
             incidents[fact]["countries"].add(country)
-    for fact, kind, value in conn.execute(
-        "SELECT l.fact, l.kind, l.value FROM temp.landscape_unattributed u"
-        " CROSS JOIN incident_labels l ON l.fact = u.fact WHERE l.kind IN ('technique', 'cve')"
-    ):
+    for fact, kind, value in labels:
         incidents[fact]["techniques" if kind == "technique" else "cves"].add(value)
-    conn.execute("DROP TABLE temp.landscape_unattributed")
     return incidents
 
 
-def inferred_nexus(
-    store: Any, conn: sqlite3.Connection, window: Window, filters: Filters
-) -> dict[str, Any]:
+def inferred_nexus(store: Any, db: Analytics, window: Window, filters: Filters) -> dict[str, Any]:
     from threatscope.attribution import attribute, make_evidence
 
-    incidents = _unattributed(conn, window, filters)
+    incidents = _unattributed(db, window, filters)
     expected: dict[str, float] = defaultdict(float)
     unknown = 0.0
     cache: dict[tuple, dict[str, Any]] = {}

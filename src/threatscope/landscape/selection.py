@@ -1,23 +1,22 @@
-"""Which incidents a landscape counts, and under which nexus: SQL over the incident fact tables.
+"""Which incidents a landscape counts, and under which nexus: the filters as a store selection.
 
-`select()` fills a temporary table `landscape_nexus(day, nexus, fact, weight)` with one row per
-incident and nexus for every incident in the requested day range that passes the filters.
-The nexus of an initiator is its country when the source marks it state or state-affiliated,
-else the nexus of the resolved actor it names (through actor_members, so `actor split` and new
-actor knowledge apply at once); `unknown` when neither says. An incident with several nexuses
-gets one row each, weighted 1/k for fractional counting; `unknown` is dropped when the incident
-has a known nexus too.
+`select()` asks the store (`select_landscape`) for one row per incident and nexus for every
+incident in the requested day range that passes the filters. The nexus of an initiator is its
+country when the source marks it state or state-affiliated, else the nexus of the resolved actor
+it names (through actor_members, so `actor split` and new actor knowledge apply at once);
+`unknown` when neither says. An incident with several nexuses gets one row each, weighted 1/k for
+fractional counting; `unknown` is dropped when the incident has a known nexus too.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from threatscope.countries import to_iso2
-from threatscope.errors import ConfigError
+from threatscope.errors import ConfigError, ParameterError
 from threatscope.landscape.facts import EPOCH
+from threatscope.store.queries import Analytics, IncidentSelection, VictimFilter
 from threatscope.taxonomy import (
     CATEGORIES,
     STATE_CATEGORIES,
@@ -26,7 +25,7 @@ from threatscope.taxonomy import (
     sectors,
 )
 
-__all__ = ["Filters", "check_sources", "day_number", "latest_day", "select", "victim_clause"]
+__all__ = ["Filters", "check_sources", "day_number", "latest_day", "select", "victim_filter"]
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,16 @@ class Filters:
                 f"known: {', '.join(CATEGORIES)}"
             )
         if self.count not in ("any", "fractional"):
-            raise ConfigError(f"--count {self.count!r}: expected 'any' or 'fractional'")
+            reason = f"{self.count!r}: expected 'any' or 'fractional'"
+            raise ParameterError(f"count {reason}", f"--count {reason}")
         # Labels and aliases become ids here, so the JSON, the headline and SQL see one name.
         if self.sector:
             object.__setattr__(self, "sector", sectors().resolve(self.sector))
         if self.victim_region:
             object.__setattr__(self, "victim_region", resolve_region(self.victim_region))
         if self.victim_country and to_iso2(self.victim_country) is None:
-            raise ConfigError(f"--victim-country {self.victim_country!r} is not a country")
+            reason = f"{self.victim_country!r} is not a country"
+            raise ParameterError(f"victim_country {reason}", f"--victim-country {reason}")
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -68,95 +69,48 @@ def day_number(day: date) -> int:
     return (day - EPOCH).days
 
 
-def latest_day(conn: sqlite3.Connection) -> date | None:
-    row = conn.execute("SELECT max(day) FROM incident_facts").fetchone()
-    return None if row[0] is None else date.fromordinal(EPOCH.toordinal() + row[0])
+def latest_day(db: Analytics) -> date | None:
+    day = db.latest_incident_day()
+    return None if day is None else date.fromordinal(EPOCH.toordinal() + day)
 
 
-def check_sources(conn: sqlite3.Connection, filters: Filters) -> None:
-    """`--source` names a source of the knowledge base's incidents (an importer such as eurepoc,
-    or the `source =` of an `import table` mapping), or the command stops listing them."""
+def check_sources(db: Analytics, filters: Filters) -> None:
+    """`filters.sources` names sources of the knowledge base's incidents (an importer such as
+    eurepoc, or the `source =` of an `import table` mapping), or this stops listing them."""
     if not filters.sources:
         return
-    known = [row[0] for row in conn.execute("SELECT source FROM incident_sources ORDER BY 1")]
+    known = db.incident_source_names()
     unknown = [s for s in filters.sources if s not in known]
     if unknown:
-        raise ConfigError(
-            f"--source {', '.join(repr(s) for s in unknown)}: no incidents from "
+        reason = (
+            f"{', '.join(repr(s) for s in unknown)}: no incidents from "
             f"{'that source' if len(unknown) == 1 else 'those sources'}; "
             + (f"sources with incidents: {', '.join(known)}" if known else "no incidents imported")
         )
+        raise ParameterError(f"sources {reason}", f"--source {reason}")
 
 
-def victim_clause(filters: Filters, params: list[object], fact: str = "i.fact") -> str:
-    """` AND EXISTS (…)` restricting `fact` (a column) to incidents with a victim that passes the
-    sector, region and country filters; "" without such filters. Appends its parameters."""
-    conditions = []
-    if filters.sector:
-        within = sorted(sectors().within(filters.sector))
-        conditions.append(f"v.sector IN ({','.join('?' * len(within))})")
-        params.extend(within)
+def victim_filter(filters: Filters) -> VictimFilter:
+    """The victims the sector, region and country filters let pass (None where one is unset)."""
+    within = tuple(sorted(sectors().within(filters.sector))) if filters.sector else None
     countries: set[str] | None = None
     if filters.victim_region:
         countries = set(region_members(filters.victim_region))
     if filters.victim_country:
         iso = to_iso2(filters.victim_country)
         countries = {iso} if countries is None else countries & {iso}
-    if countries is not None:
-        ordered = sorted(c for c in countries if c)
-        conditions.append(f"v.country IN ({','.join('?' * len(ordered))})" if ordered else "0")
-        params.extend(ordered)
-    if not conditions:
-        return ""
-    # One victim row carries both its sector and its country, so both must hold for one victim.
-    return (
-        f" AND EXISTS (SELECT 1 FROM incident_victims v WHERE v.fact = {fact} AND "
-        + " AND ".join(conditions)
-        + ")"
-    )
+    ordered = None if countries is None else tuple(sorted(c for c in countries if c))
+    return VictimFilter(within, ordered)
 
 
-def select(conn: sqlite3.Connection, first: date, last: date, filters: Filters) -> None:
-    params: list[object] = [day_number(first), day_number(last)]
-    extra = ""
-    if filters.sources:
-        extra = (
-            " AND i.fact IN (SELECT fact FROM incident_facts f WHERE f.source IN"
-            f" ({','.join('?' * len(filters.sources))}))"
+def select(db: Analytics, first: date, last: date, filters: Filters) -> None:
+    db.select_landscape(
+        IncidentSelection(
+            first_day=day_number(first),
+            last_day=day_number(last),
+            categories=tuple(filters.actor_categories),
+            state_categories=tuple(STATE_CATEGORIES),
+            sources=tuple(filters.sources),
+            victims=victim_filter(filters),
         )
-        params.extend(filters.sources)
-    extra += victim_clause(filters, params)
-    categories = list(filters.actor_categories)
-    state = list(STATE_CATEGORIES)
-    conn.execute("DROP TABLE IF EXISTS temp.landscape_raw")
-    conn.execute("DROP TABLE IF EXISTS temp.landscape_nexus")
-    # Range scan of the covering day index; only initiators naming an actor probe actor_members.
-    conn.execute(
-        "CREATE TEMP TABLE landscape_raw AS"
-        " SELECT DISTINCT i.fact AS fact, i.day AS day,"
-        f"  coalesce(CASE WHEN i.category IN ({','.join('?' * len(state))}) THEN i.country END,"
-        "           (SELECT a.nexus FROM actor_members m JOIN actors a ON a.id = m.actor_id"
-        "            WHERE m.object_id = i.actor_ref), 'unknown') AS nexus"
-        " FROM incident_initiators i"
-        f" WHERE i.day BETWEEN ? AND ?"
-        f"  AND i.category IN ({','.join('?' * len(categories))}){extra}",
-        [*state, *params[:2], *categories, *params[2:]],
     )
-    conn.execute("CREATE INDEX temp.landscape_raw_by_fact ON landscape_raw(fact, nexus)")
-    # `unknown` only where the incident has no known nexus at all.
-    conn.execute(
-        "DELETE FROM temp.landscape_raw WHERE nexus = 'unknown' AND fact IN"
-        " (SELECT fact FROM temp.landscape_raw WHERE nexus != 'unknown')"
-    )
-    # Keyed (day, nexus, fact) and filled in that order: window counts and the trend read it
-    # as a covering range without building a second index.
-    conn.execute(
-        "CREATE TEMP TABLE landscape_nexus (day INTEGER, nexus TEXT, fact INTEGER,"
-        " weight REAL, PRIMARY KEY (day, nexus, fact)) WITHOUT ROWID"
-    )
-    conn.execute(
-        "INSERT INTO temp.landscape_nexus SELECT r.day, r.nexus, r.fact,"
-        " 1.0 / (SELECT count(*) FROM temp.landscape_raw k WHERE k.fact = r.fact)"
-        " FROM temp.landscape_raw r ORDER BY r.day, r.nexus, r.fact"
-    )
-    conn.execute("DROP TABLE temp.landscape_raw")

@@ -11,13 +11,11 @@ strictest TLP marking any object in the knowledge base carries.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-import orjson
-
-from threatscope.errors import ConfigError
+from threatscope.errors import ParameterError
 from threatscope.report.provenance import SourceCredit, source_credits
+from threatscope.store.queries import Analytics
 
 __all__ = [
     "LEVELS",
@@ -103,12 +101,12 @@ _PRIVATE_DEFAULT = "amber"
 
 
 def parse_tlp(text: str) -> Tlp:
-    """`clear`, `TLP:AMBER+STRICT`, … (any case); anything else is a ConfigError naming them."""
+    """`clear`, `TLP:AMBER+STRICT`, … (any case); anything else is a ParameterError naming
+    them."""
     key = text.strip().lower().removeprefix("tlp:")
     if key not in LEVELS:
-        raise ConfigError(
-            f"--tlp {text!r} is not a TLP 2.0 level; use one of: {', '.join(LEVELS)}"
-        )
+        reason = f"{text!r} is not a TLP 2.0 level; use one of: {', '.join(LEVELS)}"
+        raise ParameterError(f"tlp {reason}", f"--tlp {reason}")
     return LEVELS[key]
 
 
@@ -126,23 +124,15 @@ def _definition_level(doc: dict) -> str | None:
     return None
 
 
-def stored_markings(conn: sqlite3.Connection) -> dict[str, int]:
+def stored_markings(db: Analytics) -> dict[str, int]:
     """TLP level -> how many current objects carry it (object or granular marking)."""
     levels = dict(_MARKING_IDS)
-    for (doc,) in conn.execute("SELECT json FROM objects WHERE type = 'marking-definition'"):
-        definition = orjson.loads(doc)
+    for definition in db.marking_definitions():
         level = _definition_level(definition)
         if level is not None:
             levels.setdefault(definition["id"], "clear" if level == "white" else level)
     counts: dict[str, int] = {}
-    rows = conn.execute(
-        "SELECT m.value, count(DISTINCT o.id) FROM objects o,"
-        " json_each(o.json, '$.object_marking_refs') m WHERE o.revoked = 0 GROUP BY 1"
-        " UNION ALL SELECT json_extract(g.value, '$.marking_ref'), count(DISTINCT o.id)"
-        " FROM objects o, json_each(o.json, '$.granular_markings') g WHERE o.revoked = 0"
-        " GROUP BY 1"
-    )
-    for ref, count in rows:
+    for ref, count in db.marking_ref_counts():
         level = levels.get(ref)
         if level in LEVELS:
             counts[level] = counts.get(level, 0) + count
@@ -157,20 +147,20 @@ def choose_marking(
     strictest = max((LEVELS[key] for key in markings), key=lambda t: t.rank, default=None)
     if requested is not None:
         if strictest is not None and strictest.rank > requested.rank:
-            raise ConfigError(
-                f"the knowledge base holds {markings[strictest.key]} object(s) marked "
-                f"{strictest.label}, stricter than --tlp {requested.key}; pass --tlp "
-                f"{strictest.key}{'' if strictest.key == 'red' else ' or stricter'}"
+            held = f"the knowledge base holds {markings[strictest.key]} object(s) marked "
+            held += f"{strictest.label}, stricter than"
+            looser = "" if strictest.key == "red" else " or stricter"
+            raise ParameterError(
+                f"{held} tlp={requested.key!r}; pass tlp={strictest.key!r}{looser}",
+                f"{held} --tlp {requested.key}; pass --tlp {strictest.key}{looser}",
             )
         return requested
     floor = LEVELS[_PRIVATE_DEFAULT] if private_sources else LEVELS["clear"]
     return max(filter(None, (floor, strictest)), key=lambda t: t.rank)
 
 
-def report_marking(
-    conn: sqlite3.Connection, requested: Tlp | None
-) -> tuple[Tlp, list[SourceCredit]]:
-    """The marking for a report on this knowledge base, and the sources it credits."""
-    credits = source_credits(conn)
+def report_marking(db: Analytics, requested: Tlp | None) -> tuple[Tlp, list[SourceCredit]]:
+    """The marking for a report on the knowledge base `db`, and the sources it credits."""
+    credits = source_credits(db)
     private = [credit.name for credit in credits if not credit.public]
-    return choose_marking(requested, stored_markings(conn), private), credits
+    return choose_marking(requested, stored_markings(db), private), credits

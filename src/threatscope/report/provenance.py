@@ -8,12 +8,12 @@ its mapping declared (kept on the incident source's identity); anything else say
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePath
 
 from threatscope.sources import all_sources
+from threatscope.store.queries import Analytics
 
 __all__ = ["SourceCredit", "registry_credits", "source_credits"]
 
@@ -37,22 +37,15 @@ class SourceCredit:
     selection: str | None = None
 
 
-def source_credits(conn: sqlite3.Connection) -> list[SourceCredit]:
+def source_credits(db: Analytics) -> list[SourceCredit]:
     """One entry per importer with current objects, a table import's under the name its mapping
     gave the incidents (`source`), in name order."""
     registry = all_sources()
     latest = {
         source: (path, (finished or "")[:10] or None)
-        for source, path, finished in conn.execute(
-            "SELECT source, path, finished FROM imports WHERE added + updated > 0 ORDER BY id"
-        )
+        for source, path, finished in db.changing_imports()
     }
-    importers = [
-        name
-        for (name,) in conn.execute(
-            "SELECT DISTINCT source FROM objects WHERE revoked = 0 ORDER BY source"
-        )
-    ]
+    importers = db.object_sources()
     credits: dict[str, SourceCredit] = {}
     for name in importers:
         if name == "table":
@@ -64,29 +57,17 @@ def source_credits(conn: sqlite3.Connection) -> list[SourceCredit]:
             citation=source.citation if source else None,
             licence=source.licence if source else None,
             public=bool(source and source.public),
-            edition=_EDITIONS[name](conn, path) if name in _EDITIONS else None,
+            edition=_EDITIONS[name](db, path) if name in _EDITIONS else None,
             file=PurePath(path).name if path else None,
             imported=imported,
             selection=source.selection if source else None,
         )
     declared = {
-        name: (citation, licence)
-        for name, citation, licence in conn.execute(
-            "SELECT json_extract(json, '$.x_threatscope_source'),"
-            " json_extract(json, '$.x_threatscope_citation'),"
-            " json_extract(json, '$.x_threatscope_licence')"
-            " FROM objects WHERE type = 'identity' AND revoked = 0"
-            " AND json_extract(json, '$.x_threatscope_source') IS NOT NULL"
-        )
+        name: (citation, licence) for name, citation, licence in db.declared_sources()
     }
     # A table import's incidents carry the mapping's `source` as their first reference; the
     # latest import that brought one of them names the file.
-    for name, path, finished in conn.execute(
-        "SELECT name, path, finished FROM (SELECT json_extract(o.json,"
-        " '$.external_references[0].source_name') AS name, max(o.import_id) AS import_id"
-        " FROM objects o WHERE o.source = 'table' AND o.type = 'incident' AND o.revoked = 0"
-        " GROUP BY 1) JOIN imports i ON i.id = import_id ORDER BY name"
-    ):
+    for name, path, finished in db.table_import_sources():
         citation, licence = declared.get(name, (None, None))
         # A mapping may reuse a built-in source's name; its data is still not that source's.
         key = f"{name} (table import)" if name in credits else name
@@ -101,28 +82,16 @@ def source_credits(conn: sqlite3.Connection) -> list[SourceCredit]:
     return [credits[name] for name in sorted(credits)]
 
 
-def _attack_edition(conn: sqlite3.Connection, path: str | None) -> str | None:
+def _attack_edition(db: Analytics, path: str | None) -> str | None:
     """"Enterprise v18.1": the matrices imported, and the release from the collection object
     (attack-stix-data bundles) or else the file name (mitre/cti bundles carry no release)."""
     domains: list[str] = []
-    for (raw,) in conn.execute(
-        "SELECT json_extract(json, '$.x_mitre_domains') FROM objects"
-        " WHERE type = 'x-mitre-matrix' AND source = 'attack' AND revoked = 0"
-    ):
+    for raw in db.attack_matrix_domains():
         for domain in re.findall(r'"([a-z-]+)"', raw or ""):
             name = _ATTACK_DOMAINS.get(domain, domain)
             if name not in domains:
                 domains.append(name)
-    versions = sorted(
-        {
-            version
-            for (version,) in conn.execute(
-                "SELECT json_extract(json, '$.x_mitre_version') FROM objects"
-                " WHERE type = 'x-mitre-collection' AND source = 'attack' AND revoked = 0"
-            )
-            if version
-        }
-    )
+    versions = sorted({version for version in db.attack_collection_versions() if version})
     if not versions and path and (found := _VERSION_IN_NAME.search(PurePath(path).name)):
         versions = [found.group(1)]
     parts = [" and ".join(domains)] if domains else []
@@ -131,19 +100,15 @@ def _attack_edition(conn: sqlite3.Connection, path: str | None) -> str | None:
     return " ".join(parts) or None
 
 
-def _kev_edition(conn: sqlite3.Connection, path: str | None) -> str | None:
+def _kev_edition(db: Analytics, path: str | None) -> str | None:
     # Every KEV object's `modified` is the catalogue's release time (sources/kev.py).
-    (released,) = conn.execute(
-        "SELECT max(modified) FROM objects WHERE source = 'kev' AND type = 'vulnerability'"
-    ).fetchone()
+    released = db.latest_modified("kev", "vulnerability")
     return f"catalogue released {released[:10]}" if released else None
 
 
-def _misp_edition(conn: sqlite3.Connection, path: str | None) -> str | None:
+def _misp_edition(db: Analytics, path: str | None) -> str | None:
     # The galaxy's `version` is stored as seconds after the epoch (sources/misp_galaxy.py).
-    (modified,) = conn.execute(
-        "SELECT max(modified) FROM objects WHERE source = 'misp-galaxy' AND type = 'intrusion-set'"
-    ).fetchone()
+    modified = db.latest_modified("misp-galaxy", "intrusion-set")
     if not modified:
         return None
     stamp = datetime.fromisoformat(modified[:19]).replace(tzinfo=UTC)

@@ -52,7 +52,7 @@ from threatscope.sources.incidents import (
 )
 from threatscope.sources.report_sectors import SectorModel
 from threatscope.sources.reports import REPORT_SUFFIXES
-from threatscope.store.sqlite import SQLiteStore
+from threatscope.store.base import Store
 
 __all__ = [
     "ReportIncident",
@@ -237,7 +237,7 @@ def report_incident(
     file: str,
     sha256: str,
     gazetteer: Gazetteer,
-    store: SQLiteStore | None,
+    store: Store | None,
     model: TechniqueModel | None = None,
     today: date | None = None,
     sector_model: SectorModel | None = None,
@@ -323,7 +323,7 @@ def _learnt_sector(text: str, model: SectorModel) -> list[Finding]:
 
 
 def _actors_mentioned(
-    mentioned: list[dict[str, Any]], store: SQLiteStore | None
+    mentioned: list[dict[str, Any]], store: Store | None
 ) -> list[Finding]:
     """When the report attributes the activity to no one in so many words: the actor it names
     most ("The hacking group Patchwork conducted…"), unless only ever in contrast ("unlike
@@ -406,29 +406,18 @@ def _countries_named(
     return list(found.values())
 
 
-def _actor_nexus(store: SQLiteStore | None, actor_ids: list[str]) -> dict[str, str]:
+def _actor_nexus(store: Store | None, actor_ids: list[str]) -> dict[str, str]:
     if store is None or not actor_ids:
         return {}
-    rows = store.analytics().execute(
-        f"SELECT id, nexus FROM actors WHERE id IN ({','.join('?' * len(actor_ids))})",
-        actor_ids,
-    )
-    return {actor_id: nexus for actor_id, nexus in rows if nexus}
+    return store.actor_nexus(actor_ids)
 
 
-def _attack_ids(store: SQLiteStore | None, actor_ids: list[str]) -> dict[str, str]:
+def _attack_ids(store: Store | None, actor_ids: list[str]) -> dict[str, str]:
     """The ATT&CK group id of each resolved actor that has one: it links the report's actor to
     ATT&CK's however the report spelt the name."""
     if store is None or not actor_ids:
         return {}
-    rows = store.analytics().execute(
-        "SELECT m.actor_id, min(e.external_id) FROM actor_members m JOIN external_ids e"
-        " ON e.object_id = m.object_id WHERE e.source_name = 'mitre-attack'"
-        f" AND e.external_id LIKE 'G%' AND m.actor_id IN ({','.join('?' * len(actor_ids))})"
-        " GROUP BY m.actor_id",
-        actor_ids,
-    )
-    return dict(rows.fetchall())
+    return store.actor_attack_group_ids(actor_ids)
 
 
 def _title(text: str, file: str) -> str:
@@ -510,7 +499,7 @@ def report_objects(
 
 def load_reports(
     paths: Iterable[Path],
-    store: SQLiteStore | None,
+    store: Store | None,
     model: TechniqueModel | None = None,
     progress: Callable[[int, int], None] | None = None,
     today: date | None = None,

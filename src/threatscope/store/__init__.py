@@ -6,14 +6,18 @@ from pathlib import Path
 
 from threatscope.store.base import ActorRow, ImportReport, Store, StoredObject, Writer
 from threatscope.store.location import sqlite_path
+from threatscope.store.queries import Analytics, IncidentSelection, VictimFilter
 from threatscope.store.sqlite import SQLiteStore
 
 __all__ = [
     "ActorRow",
+    "Analytics",
     "ImportReport",
+    "IncidentSelection",
     "SQLiteStore",
     "Store",
     "StoredObject",
+    "VictimFilter",
     "Writer",
     "open_store",
     "sqlite_path",

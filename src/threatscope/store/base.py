@@ -10,6 +10,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from threatscope.store.queries import Analytics
+
 __all__ = [
     "ActorRow",
     "ImportReport",
@@ -107,8 +109,8 @@ class SchemaUpgrade:
         }
 
 
-class Writer(Protocol):
-    """Operations inside one write transaction."""
+class Writer(Analytics, Protocol):
+    """Operations inside one write transaction; its reads (`Analytics`) see the transaction."""
 
     def upsert(
         self,
@@ -147,17 +149,14 @@ class Writer(Protocol):
 
     def replace_incident_facts(self, facts: Iterable[IncidentFacts]) -> int: ...
 
-    def analytics(self) -> Any:
-        """A read view of this transaction, for tables derived from objects."""
-        ...
-
     def replace_actor_cves(self, rows: Iterable[Sequence[str]]) -> int:
         """Replace the derived actor -> CVE links (see actors/cves.py)."""
         ...
 
 
-class Store(Protocol):
-    """A knowledge base. Reads may happen at any time; writes happen inside `write()`."""
+class Store(Analytics, Protocol):
+    """A knowledge base. Reads (its own and `Analytics`) may happen at any time; writes happen
+    inside `write()`."""
 
     location: str
     upgrade: SchemaUpgrade

@@ -33,6 +33,9 @@ from threatscope.store.base import (
     SchemaUpgrade,
     StoredObject,
 )
+from threatscope.store.sqlite_actors import SQLiteActorQueries
+from threatscope.store.sqlite_documents import SQLiteDocumentQueries
+from threatscope.store.sqlite_landscape import SQLiteLandscapeQueries
 
 __all__ = ["SQLiteStore"]
 
@@ -96,7 +99,13 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-class SQLiteStore:
+class SQLiteAnalytics(SQLiteLandscapeQueries, SQLiteActorQueries, SQLiteDocumentQueries):
+    """Every read question of `store.queries.Analytics`, asked of one connection."""
+
+    _conn: sqlite3.Connection
+
+
+class SQLiteStore(SQLiteAnalytics):
     def __init__(self, path: Path | str, create: bool = True, read_only: bool = False) -> None:
         """Open the knowledge base at `path`. Only `create` makes one, and only in a new or
         empty file; any other file is refused untouched unless it is a ThreatScope knowledge
@@ -384,7 +393,8 @@ class SQLiteStore:
         return [orjson.loads(doc) for (doc,) in rows]
 
     def analytics(self) -> sqlite3.Connection:
-        """A connection for read-only analytical SQL (landscape); callers must not write."""
+        """The raw connection, for this backend's own tests and benchmarks (ANALYZE, a row
+        they plant); the package asks its questions through `store.queries.Analytics`."""
         return self._conn
 
     def close(self) -> None:
@@ -397,7 +407,7 @@ class SQLiteStore:
         self.close()
 
 
-class SQLiteWriter:
+class SQLiteWriter(SQLiteAnalytics):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
@@ -647,10 +657,6 @@ class SQLiteWriter:
         conn.executemany("INSERT INTO incident_victims VALUES (?, ?, ?, ?)", victims)
         conn.executemany("INSERT INTO incident_labels VALUES (?, ?, ?)", labels)
         return len(batch)
-
-    def analytics(self) -> sqlite3.Connection:
-        """This transaction's connection, for deriving tables from objects; callers only read."""
-        return self._conn
 
     def replace_actor_cves(self, rows: Iterable[Sequence[str]]) -> int:
         """Replace the derived actor -> CVE links (holder, cve, kind, via, label, origin,
