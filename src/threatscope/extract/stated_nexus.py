@@ -43,13 +43,20 @@ _PATTERNS = (
     rf"\b(?:on\s+behalf|benefit|interests?)\s+(?:of|to)\s+(?:the\s+)?(?P<e>{_NAME})\s+{_STATE}\b",
 )
 _PATTERN = re.compile("|".join(_PATTERNS), re.IGNORECASE)
+# Every phrase holds a country word. Case-insensitive alternations defeat the regex engine's
+# first-character skip, so the full pattern runs only in windows around the country words,
+# found case-sensitively in the lowercased text: 0.35 s -> 0.06 s on the 1.1 MB AnnoCTR corpus.
+_COUNTRY_WORD = re.compile(_NAME)
+# Farther than any phrase reaches from its country word (whitespace runs longer than this
+# between the words of one phrase are not a phrase anyone writes).
+_REACH = 200
 
 
 def stated_nexus(text: str) -> list[dict[str, Any]]:
     """[{"id": ISO2, "name", "count", "mentions": [{"text", "start", "end"}, …]}], most
     stated first: the countries the text ties its actor to."""
     found: dict[str, list[re.Match[str]]] = defaultdict(list)
-    for match in _PATTERN.finditer(text):
+    for match in _matches(text):
         word = next(group for group in match.groups() if group)
         code = DEMONYMS.get(" ".join(word.lower().split()))
         if code:
@@ -65,3 +72,21 @@ def stated_nexus(text: str) -> list[dict[str, Any]]:
         }
         for code, matches in sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]
+
+
+def _matches(text: str) -> list[re.Match[str]]:
+    """What `_PATTERN.finditer(text)` finds, searched only near country words."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer: offsets shift
+        return list(_PATTERN.finditer(text))
+    windows: list[list[int]] = []
+    for word in _COUNTRY_WORD.finditer(lowered):
+        start, end = max(0, word.start() - _REACH), word.end() + _REACH
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    matches: list[re.Match[str]] = []
+    for start, end in windows:
+        matches += _PATTERN.finditer(text, start, min(end, len(text)))
+    return matches
