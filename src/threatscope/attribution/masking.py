@@ -24,7 +24,12 @@ _MASKED = re.compile(re.escape(MASK), re.IGNORECASE)
 def name_pattern(names: Iterable[str], with_article: bool = False) -> re.Pattern[str] | None:
     """One case-insensitive whole-word pattern for all `names`, longest first (so "Lazarus
     Group" wins over "Lazarus"); None when there is no name."""
-    spelled = sorted({n.strip() for n in names if n and n.strip()}, key=lambda n: (-len(n), n))
+    # A "name" without a letter or digit ("." or "-") names nothing, and its word boundaries
+    # move once the words beside it are masked.
+    spelled = sorted(
+        {n.strip() for n in names if n and any(c.isalnum() for c in n)},
+        key=lambda n: (-len(n), n),
+    )
     if not spelled:
         return None
     alternatives = "|".join(r"\s+".join(map(re.escape, name.split())) for name in spelled)
