@@ -76,14 +76,19 @@ def libpq_url(url: str) -> str:
     return f"postgresql://{rest}" if sep and scheme.lower().startswith("postgres") else url
 
 
+def _settings(url: str) -> dict[str, Any]:
+    """The connection settings `url` spells out; none when libpq cannot read it."""
+    try:
+        return conninfo_to_dict(url)
+    except psycopg.Error:
+        return {}
+
+
 def _reason(error: BaseException, url: str) -> str:
     """A psycopg error as one line, the URL's password never in it."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = "; ".join(lines[:2]) or type(error).__name__
-    try:
-        password = conninfo_to_dict(url).get("password")
-    except psycopg.Error:
-        password = None
+    password = _settings(url).get("password")
     return text.replace(str(password), "***") if password else text
 
 
@@ -152,7 +157,9 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            conn = psycopg.connect(self.url, autocommit=True)
+            # An unreachable host fails in seconds instead of hanging the command.
+            timeout = {} if "connect_timeout" in _settings(self.url) else {"connect_timeout": 10}
+            conn = psycopg.connect(self.url, autocommit=True, **timeout)
         except psycopg.Error as exc:
             reason = _reason(exc, self.url)
             raise ConfigError(f"{self.location}: cannot connect: {reason}") from None
@@ -171,14 +178,15 @@ class PostgresStore:
         """The schema version; 0 for a database holding no tables. Another application's
         database is a ConfigError."""
         conn = self._conn
-        if conn.execute("SELECT to_regclass('threatscope_schema')").fetchone() == (None,):
-            tables = [
-                name
-                for (name,) in conn.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-                    " ORDER BY 1"
-                )
-            ]
+        # One statement, one snapshot: a creator committing in between must not make our
+        # tables look like another application's.
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+            )
+        ]
+        if "threatscope_schema" not in tables:
             if not tables:
                 return 0
             shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
