@@ -388,3 +388,24 @@ def test_a_server_that_is_not_there_is_one_line_and_the_password_stays_masked(
         assert line.startswith(f"error: {url.replace('s3cret', '***')}: cannot connect: ")
         assert "s3cret" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_upserts_with_updates_in_one_transaction(postgres_url: str) -> None:
+    """`sync` writes every feed in one transaction: each upsert merges its own updates."""
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    newer = "2021-01-01T00:00:00.000Z"
+    with open_store(postgres_url) as store:
+        with store.write() as writer:
+            writer.upsert([_group(first, T0, "One"), _group(second, T0, "Two")], "stix", "a")
+        with store.write() as writer:
+            reports = [
+                writer.upsert([_group(uid, newer, f"{name} v2", aliases=[f"{name} alias"])],
+                              "stix", name)
+                for uid, name in ((first, "One"), (second, "Two"))
+            ]  # fmt: skip
+        assert [(r.updated, r.added) for r in reports] == [(1, 0), (1, 0)]
+        assert [store.get_object(f"intrusion-set--{u}")["name"] for u in (first, second)] == [
+            "One v2",
+            "Two v2",
+        ]
+        assert [h["path"] for h in store.imports()] == ["a", "One", "Two"]

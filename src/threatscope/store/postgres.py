@@ -18,6 +18,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -59,6 +60,8 @@ _FACT_TABLES = (
 _OBJECT_COLUMNS = (
     "id, type, name, created, modified, revoked, deprecated, source, import_id, json"
 )
+# Tables a new version of a stored object is merged into through a temporary table.
+_MERGED = ("objects", "provenance", "external_ids", "aliases")
 _NO_KB_YET = "no knowledge base here yet; fill one with `threatscope sync` or `threatscope import`"
 
 
@@ -395,6 +398,44 @@ def _copy(cursor: psycopg.Cursor[Any], table: str, rows: Iterable[Sequence[Any]]
             copy.write_row(row)
 
 
+class _Progress:
+    """Calls `progress(done, total)` every _WRITE_CHUNK objects and at the end."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress, self._total, self._done = progress, total, 0
+
+    def step(self) -> None:
+        self._done += 1
+        if self._progress and (self._done % _WRITE_CHUNK == 0 or self._done == self._total):
+            self._progress(self._done, self._total)
+
+
+@dataclass
+class _DerivedRows:
+    """The rows of the index tables that the objects being copied bring."""
+
+    provenance: list[tuple[str, str, int]] = field(default_factory=list)
+    relationships: list[tuple[str, str, str, str]] = field(default_factory=list)
+    external_ids: list[tuple[str, str, str]] = field(default_factory=list)
+    aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def add(
+        self, obj: dict[str, Any], object_id: str, modified: str, import_id: int, importer: str
+    ) -> None:
+        self.provenance.append((object_id, modified, import_id))
+        if obj["type"] == "relationship":
+            self.relationships.append(
+                (object_id, obj["source_ref"], obj["relationship_type"], obj["target_ref"])
+            )
+        for ref in obj.get("external_references") or ():
+            if isinstance(ref, dict) and isinstance(ref.get("external_id"), str):
+                named = (object_id, str(ref.get("source_name")), ref["external_id"])
+                self.external_ids.append(named)
+        if obj["type"] != "relationship":
+            for alias in object_aliases(obj):
+                self.aliases.append((object_id, alias, normalise_name(alias), importer))
+
+
 class PostgresWriter:
     def __init__(
         self, conn: psycopg.Connection[Any], location: str, cursors: Iterator[int]
@@ -459,7 +500,7 @@ class PostgresWriter:
             ("aliases", "object_id"),
         ):
             conn.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", (replaced,))
-        self._write_objects(changed, source, path, import_id, progress)
+        self._write_objects(changed, source, path, import_id, progress, set(replaced))
         older += len(objects) - len(newest)  # superseded versions within the same input
         conn.execute(
             "UPDATE imports SET finished = %s, received = %s, added = %s, updated = %s,"
@@ -508,50 +549,77 @@ class PostgresWriter:
         path: str,
         import_id: int,
         progress: Progress | None,
+        replaced: set[str],
     ) -> None:
-        """COPY the changed objects and the rows derived from each into temporary tables, a
-        chunk at a time, then merge them into the real tables in one statement each."""
+        """COPY the changed objects and the rows derived from each. New objects go straight
+        into their tables: no other writer can add them meanwhile (the writers' lock). New
+        versions of stored objects go into temporary tables, merged into the real ones by
+        INSERT … ON CONFLICT."""
         conn = self._conn
-        for table in ("objects", "provenance", "external_ids", "aliases"):
-            conn.execute(
-                f"CREATE TEMP TABLE incoming_{table} (LIKE {table}) ON COMMIT DROP"
-            )
+        new = [item for item in changed if item[1]["id"] not in replaced]
+        updates = [item for item in changed if item[1]["id"] in replaced]
+        counter = _Progress(progress, len(changed))
         with conn.cursor() as cursor:
-            for start in range(0, len(changed), _WRITE_CHUNK):
-                chunk = changed[start : start + _WRITE_CHUNK]
-                self._copy_chunk(cursor, chunk, source, path, import_id)
-                if progress:
-                    progress(start + len(chunk), len(changed))
-        conn.execute(
-            f"INSERT INTO objects SELECT {_OBJECT_COLUMNS} FROM incoming_objects"
-            " ON CONFLICT (id) DO UPDATE SET type = excluded.type, name = excluded.name,"
-            " created = excluded.created, modified = excluded.modified,"
-            " revoked = excluded.revoked, deprecated = excluded.deprecated,"
-            " source = excluded.source, import_id = excluded.import_id, json = excluded.json"
-        )
-        for table in ("provenance", "external_ids", "aliases"):
-            conn.execute(
-                f"INSERT INTO {table} SELECT * FROM incoming_{table} ON CONFLICT DO NOTHING"
+            self._copy_objects(cursor, new, source, path, import_id, "", counter)
+            if not updates:
+                return
+            for table in _MERGED:
+                cursor.execute(f"CREATE TEMP TABLE incoming_{table} (LIKE {table}) ON COMMIT DROP")
+            self._copy_objects(cursor, updates, source, path, import_id, "incoming_", counter)
+            cursor.execute(
+                f"INSERT INTO objects SELECT {_OBJECT_COLUMNS} FROM incoming_objects"
+                " ON CONFLICT (id) DO UPDATE SET type = excluded.type, name = excluded.name,"
+                " created = excluded.created, modified = excluded.modified,"
+                " revoked = excluded.revoked, deprecated = excluded.deprecated,"
+                " source = excluded.source, import_id = excluded.import_id, json = excluded.json"
             )
-        for table in ("objects", "provenance", "external_ids", "aliases"):
-            conn.execute(f"DROP TABLE incoming_{table}")  # a second upsert in this transaction
+            for table in _MERGED[1:]:
+                cursor.execute(
+                    f"INSERT INTO {table} SELECT * FROM incoming_{table} ON CONFLICT DO NOTHING"
+                )
+            for table in _MERGED:
+                cursor.execute(f"DROP TABLE incoming_{table}")  # a second upsert may follow
 
-    def _copy_chunk(
+    def _copy_objects(
         self,
         cursor: psycopg.Cursor[Any],
-        chunk: list[tuple[str, dict[str, Any]]],
+        items: list[tuple[str, dict[str, Any]]],
         source: str,
         path: str,
         import_id: int,
+        into: str,
+        counter: _Progress,
     ) -> None:
-        object_rows, relationship_rows, external_rows, alias_rows, provenance_rows = (
-            [],
-            [],
-            [],
-            [],
-            [],
+        """COPY `items` into the tables named with the prefix `into` (and relationships, whose
+        replaced rows were deleted). The objects stream in one COPY, so building rows here and
+        parsing jsonb on the server overlap; the rows derived from them follow."""
+        if not items:
+            return
+        derived = _DerivedRows()
+        _copy(
+            cursor,
+            f"{into}objects",
+            self._object_rows(items, source, path, import_id, derived, counter),
         )
-        for modified, obj in chunk:
+        _copy(cursor, f"{into}provenance", derived.provenance)
+        # One row per key, the first, as SQLite's INSERT OR IGNORE keeps it.
+        _copy(cursor, f"{into}external_ids", dict.fromkeys(derived.external_ids))
+        first_alias: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+        for row in derived.aliases:
+            first_alias.setdefault((row[0], row[2]), row)
+        _copy(cursor, f"{into}aliases", first_alias.values())
+        _copy(cursor, "relationships", derived.relationships)
+
+    def _object_rows(
+        self,
+        items: list[tuple[str, dict[str, Any]]],
+        source: str,
+        path: str,
+        import_id: int,
+        derived: _DerivedRows,
+        counter: _Progress,
+    ) -> Iterator[tuple[Any, ...]]:
+        for modified, obj in items:
             object_id = obj["id"]
             importer = versions.importer_of(obj, source)
             if versions.IMPORTER_PROPERTY in obj:  # said by the object, stored as a column
@@ -564,39 +632,20 @@ class PostgresWriter:
                     "a string holds a NUL character (\\u0000), which PostgreSQL cannot store",
                     where=f"object {object_id}",
                 )
-            object_rows.append(
-                (
-                    object_id,
-                    obj["type"],
-                    name if isinstance(name, str) else None,
-                    normalise_timestamp(obj.get("created")),
-                    modified,
-                    1 if obj.get("revoked") is True else 0,
-                    1 if obj.get("x_mitre_deprecated") is True else 0,
-                    importer,
-                    import_id,
-                    text,
-                )
+            yield (
+                object_id,
+                obj["type"],
+                name if isinstance(name, str) else None,
+                normalise_timestamp(obj.get("created")),
+                modified,
+                1 if obj.get("revoked") is True else 0,
+                1 if obj.get("x_mitre_deprecated") is True else 0,
+                importer,
+                import_id,
+                text,
             )
-            provenance_rows.append((object_id, modified, import_id))
-            if obj["type"] == "relationship":
-                relationship_rows.append(
-                    (object_id, obj["source_ref"], obj["relationship_type"], obj["target_ref"])
-                )
-            for ref in obj.get("external_references") or ():
-                if isinstance(ref, dict) and isinstance(ref.get("external_id"), str):
-                    external_rows.append(
-                        (object_id, str(ref.get("source_name")), ref["external_id"])
-                    )
-            if obj["type"] != "relationship":
-                for alias in object_aliases(obj):
-                    alias_rows.append((object_id, alias, normalise_name(alias), importer))
-        _copy(cursor, "incoming_objects", object_rows)
-        _copy(cursor, "incoming_provenance", provenance_rows)
-        _copy(cursor, "incoming_external_ids", external_rows)
-        _copy(cursor, "incoming_aliases", alias_rows)
-        # New ids only: the replaced objects' relationship rows were deleted above.
-        _copy(cursor, "relationships", relationship_rows)
+            derived.add(obj, object_id, modified, import_id, importer)
+            counter.step()
 
     # -- actors ----------------------------------------------------------------------------
 

