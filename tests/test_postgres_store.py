@@ -409,3 +409,23 @@ def test_two_upserts_with_updates_in_one_transaction(postgres_url: str) -> None:
             "Two v2",
         ]
         assert [h["path"] for h in store.imports()] == ["a", "One", "Two"]
+
+
+def test_split_and_join_an_actor(postgres_url: str, tmp_path: Path) -> None:
+    """Two producers' groups of one name merge; a split keeps them apart across imports until
+    they are joined again, as on SQLite."""
+    from threatscope.actors.split import join_member, split_member
+    from threatscope.ingest import write_objects
+
+    ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    with open_store(postgres_url) as store:
+        write_objects(store, "attack", tmp_path / "a.json", [_group(ours, T0, "Copper Owl")])
+        write_objects(store, "misp-galaxy", tmp_path / "b.json", [_group(theirs, T0, "Copper Owl")])
+        assert store.stats()["actors"] == 1
+        split_member(store, "Copper Owl", "misp-galaxy")
+        assert store.stats()["actors"] == 2
+        write_objects(store, "stix", tmp_path / "c.json", [_group(str(uuid.uuid4()), T0, "X")])
+        assert store.stats()["actors"] == 3  # the split outlives a later import
+        join_member(store, f"intrusion-set--{theirs}")
+        assert store.stats()["actors"] == 2
+        assert len(store.find_actors("Copper Owl")[0]["members"]) == 2
