@@ -9,11 +9,13 @@ through the library and PostgreSQL through the CLI, and compared object by objec
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,30 @@ def test_import_history_is_the_same_but_for_the_clock(
         (2, "attack", 24771),
     ]
     assert all(h["finished"] >= h["started"] for h in history)
+
+
+@pytest.mark.slow
+def test_index_and_derived_tables_hold_the_same_rows(
+    both: tuple[SQLiteStore, PostgresStore, str],
+) -> None:
+    """Relationships, external ids, aliases, provenance, actor members and lookups, and the CVE
+    links derived during the import (through the writer's SQLite-dialect view): row for row."""
+    sqlite, _, url = both
+    tables = (
+        "relationships",
+        "external_ids",
+        "aliases",
+        "provenance",
+        "actor_members",
+        "actor_lookup",
+        "actor_cves",
+    )
+    on_postgres = _table_rows(url)
+    with closing(sqlite3.connect(f"file:{sqlite.location}?mode=ro", uri=True)) as conn:
+        for table in tables:
+            rows = sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            assert on_postgres[table] == rows, table
+    assert [len(on_postgres[t]) for t in ("relationships", "actor_cves")] == [20048, 293]
 
 
 # -- writes: all or nothing, versions ----------------------------------------------------------
