@@ -2,12 +2,14 @@
 SQLite from the same files, all-or-nothing imports, concurrent writers, schema versions, the CLI
 on `postgresql://` URLs, and one clear line for what PostgreSQL cannot do yet.
 
-ATT&CK Enterprise and the MISP galaxy are imported once per module into both backends, SQLite
-through the library and PostgreSQL through the CLI, and compared object by object.
+ATT&CK Enterprise, the MISP galaxy and the reduced EuRepoC table are imported once per module
+into both backends, SQLite through the library and PostgreSQL through the CLI, and compared
+object by object and row by row.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 import subprocess
@@ -23,6 +25,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from conftest import shared_file
 from postgres_server import PostgresServer
 from threatscope.cli import app
 from threatscope.errors import ConfigError, InputError, StoreError
@@ -32,6 +35,7 @@ from threatscope.store.migrations import Migration
 from threatscope.store.postgres import PostgresStore
 
 T0 = "2020-01-01T00:00:00.000Z"
+REDUCED = "incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv"
 
 
 def _group(uid: str, modified: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -81,11 +85,16 @@ def both(
     misp_path: Path,
 ) -> Iterator[tuple[SQLiteStore, PostgresStore, str]]:
     db = tmp_path_factory.mktemp("both") / "kb.db"
+    files = (
+        ("misp-galaxy", misp_path),
+        ("attack", enterprise_path),
+        ("eurepoc", shared_file(REDUCED)),
+    )
     with SQLiteStore(db) as kb:
-        run_import(kb, "misp-galaxy", misp_path)
-        run_import(kb, "attack", enterprise_path)
+        for source, path in files:
+            run_import(kb, source, path)
     url = postgres_server.create_database("both")
-    for source, path in (("misp-galaxy", misp_path), ("attack", enterprise_path)):
+    for source, path in files:
         result = _cli("--db", url, "import", source, str(path), "--json")
         assert result.exit_code == 0, result.output
     sqlite, postgres = SQLiteStore(db, read_only=True), PostgresStore(url, read_only=True)
@@ -101,7 +110,8 @@ def test_stats_are_the_same_on_both_backends(both: tuple[SQLiteStore, PostgresSt
     sqlite, postgres, url = both
     stats = postgres.stats()
     assert stats == sqlite.stats()
-    assert stats["relationships"] == 20048
+    # ATT&CK's 20048 current relationships and EuRepoC's 8122 `targets` (incident -> victim)
+    assert stats["relationships"] == 20048 + 8122
     assert stats["objects"]["attack-pattern"] == 703
     # ATT&CK's 1222 intrusion-sets counted with the MISP galaxy's, as SQLite counts them
     assert stats["actors"] == sqlite.stats()["actors"] == 1064
@@ -168,6 +178,7 @@ def test_import_history_is_the_same_but_for_the_clock(
     assert [(h["id"], h["source"], h["added"]) for h in history] == [
         (1, "misp-galaxy", history[0]["received"]),
         (2, "attack", 24771),
+        (3, "eurepoc", history[2]["received"]),
     ]
     assert all(h["finished"] >= h["started"] for h in history)
 
@@ -176,8 +187,9 @@ def test_import_history_is_the_same_but_for_the_clock(
 def test_index_and_derived_tables_hold_the_same_rows(
     both: tuple[SQLiteStore, PostgresStore, str],
 ) -> None:
-    """Relationships, external ids, aliases, provenance, actor members and lookups, and the CVE
-    links derived during the import (through the writer's SQLite-dialect view): row for row."""
+    """Relationships, external ids, aliases, provenance, actor members and lookups, the CVE
+    links derived during the import (through the writer's SQLite-dialect view) and the EuRepoC
+    incident facts: row for row."""
     sqlite, _, url = both
     tables = (
         "relationships",
@@ -187,13 +199,21 @@ def test_index_and_derived_tables_hold_the_same_rows(
         "actor_members",
         "actor_lookup",
         "actor_cves",
+        "incident_facts",
+        "incident_initiators",
+        "incident_victims",
+        "incident_labels",
+        "incident_sources",
     )
     on_postgres = _table_rows(url)
     with closing(sqlite3.connect(f"file:{sqlite.location}?mode=ro", uri=True)) as conn:
         for table in tables:
             rows = sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
             assert on_postgres[table] == rows, table
-    assert [len(on_postgres[t]) for t in ("relationships", "actor_cves")] == [20048, 293]
+    with shared_file(REDUCED).open(encoding="utf-8") as handle:
+        incidents = sum(1 for _ in csv.DictReader(handle))  # one incident a row
+    counts = [len(on_postgres[t]) for t in ("relationships", "actor_cves", "incident_facts")]
+    assert counts == [20048 + 8122, 293, incidents]
 
 
 # -- writes: all or nothing, versions ----------------------------------------------------------
