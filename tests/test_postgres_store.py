@@ -475,3 +475,29 @@ def test_split_and_join_an_actor(postgres_url: str, tmp_path: Path) -> None:
         join_member(store, f"intrusion-set--{theirs}")
         assert store.stats()["actors"] == 2
         assert len(store.find_actors("Copper Owl")[0]["members"]) == 2
+
+
+def test_knowledge_base_opens_a_postgresql_url(postgres_url: str, misp_path: Path) -> None:
+    from threatscope import KnowledgeBase
+
+    with KnowledgeBase(postgres_url) as kb:
+        result = kb.import_file("misp-galaxy", misp_path)
+        stats = kb.stats()
+        assert stats.actors == result.as_dict()["added"] - 1  # all but the galaxy's identity
+        # byte order, as SQLite sorts: "APT37" before "Andariel"
+        assert [a.name for a in kb.actors(nexus="KP").actors][:2] == ["APT37", "APT45"]
+    with KnowledgeBase(postgres_url, read_only=True) as kb:
+        assert kb.stats() == stats
+
+
+def test_a_reader_opening_an_older_schema_has_it_upgraded(postgres_url: str) -> None:
+    with open_store(postgres_url):
+        pass
+    step = Migration(2, "an index on names", ("CREATE INDEX objects_by_name ON objects(name)",))
+    with PostgresStore(postgres_url, read_only=True, steps=(step,)) as reader:
+        assert reader.upgrade.as_dict()["migrations"] == [
+            {"version": 2, "description": "an index on names"}
+        ]
+        assert reader.stats()["objects"] == {}
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT version FROM threatscope_schema").fetchone() == (2,)
