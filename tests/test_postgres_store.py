@@ -252,6 +252,9 @@ def test_a_failure_after_rows_were_copied_rolls_everything_back(
     with open_store(postgres_url) as store, pytest.raises(InputError, match=refused):
         run_import(store, "stix", bad)
     assert _table_rows(postgres_url) == before
+    with open_store(postgres_url) as store:  # numbered as SQLite numbers them: no gap
+        again = run_import(store, "stix", _bundle(tmp_path, groups[:1]))
+        assert [h["id"] for h in store.imports()] == [1, again.import_id] == [1, 2]
 
 
 def test_versions_follow_the_sqlite_rules(postgres_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ tables of postgres_schema.sql, with the same version rules as SQLite (store/vers
   it (actors, incident facts, CVE links) see every import committed before, so two importers
   running at once both land and neither can deadlock the other. Readers take no lock and are
   never blocked: derived tables are emptied with DELETE, never TRUNCATE.
-- Imports COPY their rows into temporary tables, then INSERT … ON CONFLICT into the real ones.
+- Imports COPY their rows: new objects straight into their tables (under the writers' lock no
+  one else can add them), new versions of stored objects into temporary tables, then
+  INSERT … ON CONFLICT into the real ones.
 - The connection runs in autocommit between writes, so a long-lived store holds no snapshot.
 """
 
@@ -47,7 +49,7 @@ __all__ = ["PostgresStore", "PostgresWriter"]
 
 _APPLICATION = "ThreatScope knowledge base"
 _WRITERS_LOCK = int.from_bytes(b"TSKB", "big")  # the advisory lock every writer queues on
-_WRITE_CHUNK = 5_000
+_WRITE_CHUNK = 5_000  # rows per batch of incident facts; objects between progress calls
 _FETCH = 2_000  # rows per round trip when streaming objects
 _ACTOR_TYPES = ["intrusion-set", "threat-actor"]
 _FACT_TABLES = (
@@ -57,9 +59,7 @@ _FACT_TABLES = (
     "incident_labels",
     "incident_sources",
 )
-_OBJECT_COLUMNS = (
-    "id, type, name, created, modified, revoked, deprecated, source, import_id, json"
-)
+_OBJECT_COLUMNS = "id, type, name, created, modified, revoked, deprecated, source, import_id, json"
 # Tables a new version of a stored object is merged into through a temporary table.
 _MERGED = ("objects", "provenance", "external_ids", "aliases")
 _NO_KB_YET = "no knowledge base here yet; fill one with `threatscope sync` or `threatscope import`"
@@ -488,8 +488,10 @@ class PostgresWriter:
         foreign = self._foreign_versions(
             [newest[object_id][1] for object_id in replaced], source, path, allow_foreign
         )
+        # Numbered under the writers' lock: no sequence, whose numbers a rollback would skip.
         rows = conn.execute(
-            "INSERT INTO imports (source, path, started) VALUES (%s, %s, %s) RETURNING id",
+            "INSERT INTO imports (id, source, path, started)"
+            " SELECT coalesce(max(id), 0) + 1, %s, %s, %s FROM imports RETURNING id",
             (source, path, _now()),
         ).fetchone()
         assert rows is not None
