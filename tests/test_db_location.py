@@ -4,15 +4,19 @@ URLs are served now (tests/test_postgres_store.py)."""
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from threatscope.cli import app
 from threatscope.errors import ConfigError
 from threatscope.store import open_store, postgres_url, sqlite_path
+from threatscope.store.location import shown_location
 
 REFUSED = {
     "mysql://analyst:s3cret@db.example.org:3306/threatscope": (
@@ -81,3 +85,18 @@ def test_library_open_store_refuses_urls(tmp_path: Path) -> None:
     # Paths that merely contain a colon or "://" later on stay paths.
     for path in ("C:\\data\\kb.db", "kb:2026.db", "./postgresql://x", ":memory:"):
         assert sqlite_path(path) == path
+
+
+_NAME = st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=1, max_size=12)
+
+
+@given(user=_NAME, password=st.text(min_size=1).filter(lambda p: not set(p) & set("@/&#")))
+def test_a_password_in_a_url_is_never_shown(user: str, password: str) -> None:
+    for scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        url = f"{scheme}://{user}:{password}@db.example.org:5432/ts"
+        assert shown_location(url) == f"{scheme}://{user}:***@db.example.org:5432/ts"
+        in_query = f"{scheme}:///ts?host=/run/pg&password={password}&sslmode=disable"
+        assert shown_location(in_query) == (
+            f"{scheme}:///ts?host=/run/pg&password=***&sslmode=disable"
+        )
+        assert postgres_url(url) == url
