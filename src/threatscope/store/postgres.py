@@ -107,7 +107,7 @@ class PostgresStore:
         and only in a database holding no tables; another application's database is refused
         untouched. `read_only` never writes. `steps`: the schema migrations to apply (tests pass
         a longer list to prove an upgrade)."""
-        self.url = libpq_url(url)
+        self._url = libpq_url(url)
         self.location = shown_location(url)
         self.read_only = read_only
         self._steps = tuple(steps)
@@ -119,7 +119,7 @@ class PostgresStore:
             self._conn.close()
             raise StoreError(
                 f"{self.location}: cannot open as a ThreatScope knowledge base, nothing was "
-                f"changed: {_reason(exc, self.url)}"
+                f"changed: {_reason(exc, self._url)}"
             ) from None
         except BaseException:
             self._conn.close()
@@ -128,10 +128,10 @@ class PostgresStore:
     def _connect(self) -> psycopg.Connection[Any]:
         try:
             # An unreachable host fails in seconds instead of hanging the command.
-            timeout = {} if "connect_timeout" in _settings(self.url) else {"connect_timeout": 10}
-            conn = psycopg.connect(self.url, autocommit=True, **timeout)
+            timeout = {} if "connect_timeout" in _settings(self._url) else {"connect_timeout": 10}
+            conn = psycopg.connect(self._url, autocommit=True, **timeout)
         except psycopg.Error as exc:
-            reason = _reason(exc, self.url)
+            reason = _reason(exc, self._url)
             raise ConfigError(f"{self.location}: cannot connect: {reason}") from None
         set_json_loads(orjson.loads, conn)
         if self.read_only:
@@ -188,7 +188,7 @@ class PostgresStore:
         if version == 0 and not create:
             raise ConfigError(f"{self.location}: {_NO_KB_YET}")
         if self.read_only:  # an older schema: upgraded by a writer, as any command would
-            with PostgresStore(self.url, create=False, steps=self._steps) as writer:
+            with PostgresStore(self._url, create=False, steps=self._steps) as writer:
                 self.upgrade = writer.upgrade
             return
         self._create_or_migrate()
@@ -228,7 +228,7 @@ class PostgresStore:
                 yield PostgresWriter(conn, self.location, self._cursors)
         except psycopg.Error as exc:
             raise StoreError(
-                f"{self.location}: write failed, nothing was changed: {_reason(exc, self.url)}"
+                f"{self.location}: write failed, nothing was changed: {_reason(exc, self._url)}"
             ) from None
 
     # -- reading ---------------------------------------------------------------------------
