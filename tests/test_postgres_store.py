@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -326,7 +327,8 @@ def test_concurrent_writers_and_readers_lose_nothing(postgres_url: str, tmp_path
                 try:
                     store = open_store(postgres_url, create=False, read_only=True)
                 except ConfigError:
-                    continue  # no knowledge base yet
+                    time.sleep(0.05)  # no knowledge base yet
+                    continue
                 with store:
                     for _ in range(20):
                         stats = store.stats()
