@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from postgres_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from threatscope.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -45,7 +45,7 @@ from threatscope.report.terminal import (
 from threatscope.sources import all_sources
 from threatscope.sources.fetch import DEFAULT_DEADLINE
 from threatscope.sources.table import RejectedRow, write_rejects
-from threatscope.store import Store, open_store, sqlite_path
+from threatscope.store import Store, open_store, postgres_url, sqlite_path
 
 
 class _OneLineErrors(TyperGroup):
@@ -178,7 +178,8 @@ def main(
 ) -> None:
     State.db = db or default_db_location()
     with _errors():
-        sqlite_path(State.db)  # a URL no backend serves fails here, before any command writes
+        if postgres_url(State.db) is None:
+            sqlite_path(State.db)  # a URL no backend serves fails here, before any command writes
 
 
 def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
@@ -286,7 +287,7 @@ def _load_reports(paths: list[Path]) -> tuple[Path, list[dict[str, Any]]]:
     with _errors():
         if not paths:
             raise ConfigError("source 'reports' needs a PATH (report files or directories)")
-        if Path(sqlite_path(State.db)).is_file():
+        if postgres_url(State.db) or Path(sqlite_path(State.db)).is_file():
             store = open_store(State.db, create=False, read_only=True)
         classifier = _technique_model(None)
         sector_model = default_sector_model()  # None without the shared data: keywords only

@@ -44,7 +44,7 @@ from threatscope.results import (
     Stats,
     freeze,
 )
-from threatscope.store import Store, open_store, sqlite_path
+from threatscope.store import Store, open_store, postgres_url, sqlite_path
 
 if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
     from threatscope.attribution import Evidence
@@ -124,6 +124,8 @@ class KnowledgeBase:
     # -- opening and closing ------------------------------------------------------------------
 
     def _exists(self) -> bool:
+        if postgres_url(self.location):
+            return True  # a server's database: opening it says whether it holds one
         # A URL no backend serves fails here (sqlite_path), before anything is created.
         path = sqlite_path(self.location)
         return path == ":memory:" or Path(path).exists()
@@ -154,9 +156,9 @@ class KnowledgeBase:
             )
         return self._existing_store()
 
-    def _protected_file(self) -> Path:
-        """The database file, which no output may replace."""
-        return Path(sqlite_path(self.location))
+    def _protected_file(self) -> Path | None:
+        """The database file, which no output may replace (none on a database server)."""
+        return None if postgres_url(self.location) else Path(sqlite_path(self.location))
 
     @property
     def closed(self) -> bool:
