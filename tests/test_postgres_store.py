@@ -506,3 +506,18 @@ def test_a_reader_opening_an_older_schema_has_it_upgraded(postgres_url: str) -> 
         assert reader.stats()["objects"] == {}
     with psycopg.connect(postgres_url) as conn:
         assert conn.execute("SELECT version FROM threatscope_schema").fetchone() == (2,)
+
+
+def test_knowledge_base_messages_and_repr_hide_the_password(postgres_url: str) -> None:
+    from threatscope import KnowledgeBase
+
+    open_store(postgres_url).close()  # a knowledge base there (schema made)
+    url = postgres_url + ("&" if "?" in postgres_url else "?") + "password=s3cret"
+    kb = KnowledgeBase(url, read_only=True)  # the test server trusts its socket: ignored
+    assert "s3cret" not in repr(kb)
+    with pytest.raises(StoreError) as refused:
+        kb.import_file("kev", "whatever.json")
+    assert "s3cret" not in str(refused.value) and "read_only=True" in str(refused.value)
+    with pytest.raises(ConfigError) as unreachable:
+        KnowledgeBase("postgresql://analyst:s3cret@db.invalid/threatscope")
+    assert "s3cret" not in str(unreachable.value) and "cannot connect" in str(unreachable.value)

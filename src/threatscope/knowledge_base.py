@@ -45,6 +45,7 @@ from threatscope.results import (
     freeze,
 )
 from threatscope.store import Store, open_store, postgres_url, sqlite_path
+from threatscope.store.location import shown_location
 
 if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
     from threatscope.attribution import Evidence
@@ -137,7 +138,7 @@ class KnowledgeBase:
     def store(self) -> Store:
         """The underlying store (opened, or created, on first use)."""
         if self._closed:
-            raise StoreError(f"{self.location}: this KnowledgeBase is closed")
+            raise StoreError(f"{shown_location(self.location)}: this KnowledgeBase is closed")
         if self._store is None:
             self._store = self._open()
         return self._store
@@ -151,8 +152,8 @@ class KnowledgeBase:
     def _writable(self, what: str) -> Store | None:
         if self.read_only:
             raise StoreError(
-                f"{self.location}: opened with read_only=True; {what} writes to the knowledge "
-                "base (open it with read_only=False)"
+                f"{shown_location(self.location)}: opened with read_only=True; {what} writes to the"
+                " knowledge base (open it with read_only=False)"
             )
         return self._existing_store()
 
@@ -179,7 +180,7 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("read-only" if self.read_only else "writable")
-        return f"<KnowledgeBase {self.location!r} {state}>"
+        return f"<KnowledgeBase {shown_location(self.location)!r} {state}>"
 
     # -- importing ----------------------------------------------------------------------------
 
