@@ -1,9 +1,11 @@
 """The README's tour, run as a user runs it: every `$ threatscope …` line of its console blocks,
-in order, from a fresh folder beside the shared data, with empty user directories.
+in order, from a fresh folder beside the shared data, with empty user directories; then the
+same in the documentation pages of `PAGES` that go on with the tour's knowledge base.
 
-`steps(readme)` reads the commands and the output the README shows under each; `run_tour`
-runs them and returns what each printed. `python tests/readme_tour.py` prints every command
-with its real output, to paste into the README when a figure changes; the test
+`steps(readme)` reads the commands and the output a page shows under each, `tour_steps()` those
+of every page in `PAGES`, in order; `run_tour` runs them and returns what each printed.
+`python tests/readme_tour.py` prints every command with its page and real output, to paste into
+the page when a figure changes; the test
 (`test_readme_tour.py`) checks each shown line that has no `…` appears, in order, in what the
 command printed.
 """
@@ -23,12 +25,23 @@ THREATSCOPE = Path(sys.executable).parent / "threatscope"
 # Tables wrap at the terminal's width; the README's were printed at this one.
 COLUMNS = "100"
 _BLOCK = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# The README first; then the pages whose commands use the knowledge bases the README's tour
+# built (kb.db), in this order, which keeps the order of the tour before it was split: the
+# table import into kb.db (importing.md) comes before the last `attribute` runs.
+PAGES = (
+    "README.md",
+    "docs/tour.md",
+    "docs/importing.md",
+    "docs/report.md",
+    "docs/attribution.md",
+)
 
 
 @dataclass(frozen=True)
 class Step:
     command: str
-    shown: tuple[str, ...]  # output lines the README shows under the command
+    shown: tuple[str, ...]  # output lines the page shows under the command
+    page: str = "README.md"
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class Ran:
     output: str  # stdout then stderr
 
 
-def steps(readme: str) -> list[Step]:
+def steps(readme: str, page: str = "README.md") -> list[Step]:
     found: list[Step] = []
     for block in _BLOCK.findall(readme):
         command: str | None = None
@@ -46,13 +59,22 @@ def steps(readme: str) -> list[Step]:
         for line in block.splitlines():
             if line.startswith("$ "):
                 if command is not None:
-                    found.append(Step(command, tuple(shown)))
+                    found.append(Step(command, tuple(shown), page))
                 command, shown = line[2:], []
             elif command is not None:
                 shown.append(line)
         if command is not None:
-            found.append(Step(command, tuple(shown)))
+            found.append(Step(command, tuple(shown), page))
     return [s for s in found if s.command.startswith("threatscope ")]
+
+
+def tour_steps() -> list[Step]:
+    """The steps of every page in `PAGES`, in order."""
+    return [
+        step
+        for page in PAGES
+        for step in steps((ROOT / page).read_text(encoding="utf-8"), page)
+    ]
 
 
 def missing_lines(shown: tuple[str, ...], output: str) -> list[str]:
@@ -70,8 +92,9 @@ def missing_lines(shown: tuple[str, ...], output: str) -> list[str]:
 
 
 def run_tour(work: Path, data: Path) -> list[Ran]:
-    """Run the README's commands in `work` (created), with `../shared/data` pointing at `data`
-    and `examples/` at the project's, as in a checkout beside the shared data."""
+    """Run the tour's commands (`tour_steps()`) in `work` (created), with `../shared/data`
+    pointing at `data` and `examples/` at the project's, as in a checkout beside the shared
+    data."""
     work.mkdir(parents=True)
     (work.parent / "shared").mkdir(exist_ok=True)
     shared = work.parent / "shared" / "data"
@@ -90,7 +113,7 @@ def run_tour(work: Path, data: Path) -> list[Ran]:
     }
     env.pop("THREATSCOPE_DB", None)
     results = []
-    for step in steps((ROOT / "README.md").read_text(encoding="utf-8")):
+    for step in tour_steps():
         argv = [str(THREATSCOPE), *shlex.split(step.command)[1:]]
         done = subprocess.run(
             argv, cwd=work, env=env, capture_output=True, text=True, timeout=900, check=False
@@ -105,8 +128,8 @@ if __name__ == "__main__":
     data = Path(os.environ.get("THREATSCOPE_DATA", ROOT.parent / "shared" / "data"))
     with tempfile.TemporaryDirectory() as folder:
         for ran in run_tour(Path(folder) / "tour", data):
-            print(f"$ {ran.step.command}   [exit {ran.returncode}]")
+            print(f"$ {ran.step.command}   [{ran.step.page}, exit {ran.returncode}]")
             print(ran.output, end="")
             for line in missing_lines(ran.step.shown, ran.output):
-                print(f"!! README shows, not printed: {line}")
+                print(f"!! {ran.step.page} shows, not printed: {line}")
             print()
