@@ -86,6 +86,13 @@ def test_the_command_reference_names_every_command() -> None:
     assert [c for c in commands if f"`threatscope {c}" not in reference] == []
 
 
+def test_every_bench_script_is_in_the_evaluation_page() -> None:
+    """Say where numbers come from: each script in bench/ is named on the evaluation page."""
+    page = (DOCS / "evaluation.md").read_text(encoding="utf-8")
+    scripts = sorted(path.name for path in (ROOT / "bench").glob("*.py"))
+    assert [name for name in scripts if f"`bench/{name}`" not in page] == []
+
+
 def test_readme_quick_start_is_the_two_make_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme

@@ -4,7 +4,7 @@ on stderr with nothing written. An import that succeeds leaves a knowledge base 
 command can read (landscape, actor list) and whose `export stix` our own `import stix` takes.
 
 Each test runs THREATSCOPE_FUZZ_EXAMPLES generated inputs (default 200, enough for the suite);
-the long run in the README sets it to thousands and runs under `nice`.
+the long run in docs/internals.md sets it to thousands and runs under `nice`.
 """
 
 from __future__ import annotations
