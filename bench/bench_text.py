@@ -14,7 +14,8 @@ temporary folder with private user directories, then runs, one after another:
 4. `bench_attribute_masked.py`: `attribute --text` top-1/top-3/nexus with actor names masked;
 5. `bench_import_reports.py`: sector, country and nexus accuracy of `import reports`.
 
-About 30 minutes on 2 cores. Each part's own output is printed under its heading.
+About 15 minutes on 2 cores (the model is trained twice: here, and inside the technique
+bench). Each part's own output is printed under its heading.
 """
 
 from __future__ import annotations
