@@ -121,35 +121,14 @@ class PostgresWriter:
         raises InputError before anything is written. The same rules as SQLiteWriter.upsert."""
         conn = self._conn
         versions.refuse_future(objects, path, datetime.now(UTC))
-        newest: dict[str, tuple[str, dict[str, Any]]] = {}
-        for obj in objects:
-            modified = normalise_timestamp(obj.get("modified") or obj.get("created")) or ""
-            held = newest.get(obj["id"])
-            if held is None or modified > held[0]:
-                newest[obj["id"]] = (modified, obj)
-
+        newest = versions.newest_versions(objects)
         stored = dict(
             conn.execute(
                 "SELECT id, modified FROM objects WHERE id = ANY(%s)", (list(newest),)
             ).fetchall()
         )
-        added = updated = unchanged = older = 0
-        changed: list[tuple[str, dict[str, Any]]] = []
-        replaced: list[str] = []
-        for object_id, (modified, obj) in newest.items():
-            current = stored.get(object_id)
-            if current is None:
-                added += 1
-            elif modified > current:
-                updated += 1
-                replaced.append(object_id)
-            else:
-                if modified == current:
-                    unchanged += 1
-                else:
-                    older += 1
-                continue
-            changed.append((modified, obj))
+        found = versions.classify(newest, stored)
+        replaced = found.replaced
         foreign = self._foreign_versions(
             [newest[object_id][1] for object_id in replaced], source, path, allow_foreign
         )
@@ -167,15 +146,23 @@ class PostgresWriter:
             ("aliases", "object_id"),
         ):
             conn.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", (replaced,))
-        self._write_objects(changed, source, path, import_id, progress, set(replaced))
-        older += len(objects) - len(newest)  # superseded versions within the same input
+        self._write_objects(found.changed, source, path, import_id, progress, set(replaced))
+        older = found.older + len(objects) - len(newest)  # and superseded versions in the input
         conn.execute(
             "UPDATE imports SET finished = %s, received = %s, added = %s, updated = %s,"
             " unchanged = %s, older = %s WHERE id = %s",
-            (_now(), len(objects), added, updated, unchanged, older, import_id),
+            (_now(), len(objects), found.added, found.updated, found.unchanged, older, import_id),
         )
         return ImportReport(
-            import_id, source, path, len(objects), added, updated, unchanged, older, foreign
+            import_id,
+            source,
+            path,
+            len(objects),
+            found.added,
+            found.updated,
+            found.unchanged,
+            older,
+            foreign,
         )
 
     def _foreign_versions(
@@ -189,18 +176,8 @@ class PostgresWriter:
             "SELECT id, json -> 'created_by_ref', source FROM objects WHERE id = ANY(%s)",
             ([obj["id"] for obj in updates],),
         ).fetchall()
-        producers = {i: versions.Producer.of(ref, importer) for i, ref, importer in rows}
-        foreign = 0
-        for obj in updates:
-            new = versions.Producer.of(obj.get("created_by_ref"), versions.importer_of(obj, source))
-            held = producers[obj["id"]]
-            if new.same_as(held):
-                continue
-            if not allow:
-                refs = [p.created_by_ref for p in (new, held) if p.created_by_ref]
-                raise versions.foreign_version(obj, new, held, path, self._names(refs))
-            foreign += 1
-        return foreign
+        held = {i: versions.Producer.of(ref, importer) for i, ref, importer in rows}
+        return versions.count_foreign(updates, held, source, path, allow, self._names)
 
     def _names(self, ids: list[str]) -> dict[str, str]:
         """Stored names of the identities `ids`, to say who a producer is."""

@@ -423,33 +423,11 @@ class SQLiteWriter(SQLiteAnalytics):
         raises InputError before anything is written."""
         conn = self._conn
         versions.refuse_future(objects, path, datetime.now(UTC))
-        newest: dict[str, tuple[str, dict[str, Any]]] = {}
-        for obj in objects:
-            modified = normalise_timestamp(obj.get("modified") or obj.get("created")) or ""
-            held = newest.get(obj["id"])
-            if held is None or modified > held[0]:
-                newest[obj["id"]] = (modified, obj)
-
-        stored = self._stored_versions(list(newest))
-        added = updated = unchanged = older = 0
-        changed: list[tuple[str, dict[str, Any]]] = []
-        replaced: list[tuple[str]] = []
-        for object_id, (modified, obj) in newest.items():
-            current = stored.get(object_id)
-            if current is None:
-                added += 1
-            elif modified > current:
-                updated += 1
-                replaced.append((object_id,))
-            else:
-                if modified == current:
-                    unchanged += 1
-                else:
-                    older += 1
-                continue
-            changed.append((modified, obj))
+        newest = versions.newest_versions(objects)
+        found = versions.classify(newest, self._stored_versions(list(newest)))
+        changed, replaced = found.changed, [(object_id,) for object_id in found.replaced]
         foreign = self._foreign_versions(
-            [newest[object_id][1] for (object_id,) in replaced], source, path, allow_foreign
+            [newest[object_id][1] for object_id in found.replaced], source, path, allow_foreign
         )
         import_id = conn.execute(
             "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, _now())
@@ -466,14 +444,22 @@ class SQLiteWriter(SQLiteAnalytics):
             self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id)
             if progress:
                 progress(min(start + _WRITE_CHUNK, len(changed)), len(changed))
-        older += len(objects) - len(newest)  # superseded versions within the same input
+        older = found.older + len(objects) - len(newest)  # and superseded versions in the input
         conn.execute(
             "UPDATE imports SET finished = ?, received = ?, added = ?, updated = ?, unchanged = ?,"
             " older = ? WHERE id = ?",
-            (_now(), len(objects), added, updated, unchanged, older, import_id),
+            (_now(), len(objects), found.added, found.updated, found.unchanged, older, import_id),
         )
         return ImportReport(
-            import_id, source, path, len(objects), added, updated, unchanged, older, foreign
+            import_id,
+            source,
+            path,
+            len(objects),
+            found.added,
+            found.updated,
+            found.unchanged,
+            older,
+            foreign,
         )
 
     def _foreign_versions(
@@ -489,18 +475,8 @@ class SQLiteWriter(SQLiteAnalytics):
                 f" WHERE id IN ({','.join('?' * len(chunk))})",
                 [obj["id"] for obj in chunk],
             ).fetchall()
-            producers = {i: versions.Producer.of(ref, importer) for i, ref, importer in rows}
-            for obj in chunk:
-                new = versions.Producer.of(
-                    obj.get("created_by_ref"), versions.importer_of(obj, source)
-                )
-                held = producers[obj["id"]]
-                if new.same_as(held):
-                    continue
-                if not allow:
-                    refs = [p.created_by_ref for p in (new, held) if p.created_by_ref]
-                    raise versions.foreign_version(obj, new, held, path, self._names(refs))
-                foreign += 1
+            held = {i: versions.Producer.of(ref, importer) for i, ref, importer in rows}
+            foreign += versions.count_foreign(chunk, held, source, path, allow, self._names)
         return foreign
 
     def _names(self, ids: list[str]) -> dict[str, str]:

@@ -17,8 +17,8 @@ restores every object's importer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,9 +28,13 @@ from threatscope.stix.validate import normalise_timestamp
 __all__ = [
     "FUTURE_SKEW",
     "IMPORTER_PROPERTY",
+    "Classified",
     "Producer",
+    "classify",
+    "count_foreign",
     "foreign_version",
     "importer_of",
+    "newest_versions",
     "refuse_future",
 ]
 
@@ -98,3 +102,71 @@ def foreign_version(
 def _where(obj: dict[str, Any]) -> str:
     name = obj.get("name")
     return f"object {obj.get('id')}" + (f" ({name})" if isinstance(name, str) and name else "")
+
+
+def newest_versions(objects: Sequence[dict[str, Any]]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """id -> (modified, object) of each id's newest version in one input."""
+    newest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for obj in objects:
+        modified = normalise_timestamp(obj.get("modified") or obj.get("created")) or ""
+        held = newest.get(obj["id"])
+        if held is None or modified > held[0]:
+            newest[obj["id"]] = (modified, obj)
+    return newest
+
+
+@dataclass(slots=True)
+class Classified:
+    """What an import does with each newest version, against the stored ones."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    older: int = 0
+    changed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # to write
+    replaced: list[str] = field(default_factory=list)  # stored ids a newer version replaces
+
+
+def classify(
+    newest: Mapping[str, tuple[str, dict[str, Any]]], stored: Mapping[str, str]
+) -> Classified:
+    """New, newer, the same or older than the stored version (`stored`: id -> modified)."""
+    result = Classified()
+    for object_id, (modified, obj) in newest.items():
+        current = stored.get(object_id)
+        if current is None:
+            result.added += 1
+        elif modified > current:
+            result.updated += 1
+            result.replaced.append(object_id)
+        else:
+            if modified == current:
+                result.unchanged += 1
+            else:
+                result.older += 1
+            continue
+        result.changed.append((modified, obj))
+    return result
+
+
+def count_foreign(
+    updates: Sequence[dict[str, Any]],
+    held: Mapping[str, Producer],
+    source: str,
+    file: str,
+    allow: bool,
+    names: Callable[[list[str]], dict[str, str]],
+) -> int:
+    """How many of `updates` (newer versions of stored objects, whose stored producers are
+    `held`) come from another producer; without `allow`, the first of them is refused."""
+    foreign = 0
+    for obj in updates:
+        new = Producer.of(obj.get("created_by_ref"), importer_of(obj, source))
+        stored = held[obj["id"]]
+        if new.same_as(stored):
+            continue
+        if not allow:
+            refs = [p.created_by_ref for p in (new, stored) if p.created_by_ref]
+            raise foreign_version(obj, new, stored, file, names(refs))
+        foreign += 1
+    return foreign
