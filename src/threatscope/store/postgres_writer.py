@@ -16,15 +16,14 @@ from threatscope.names import normalise_name, object_aliases
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store import versions
 from threatscope.store.base import ActorRow, ImportReport, IncidentFacts, Progress, StoredObject
-from threatscope.store.postgres_sqlite_dialect import SqliteDialectReader
-from threatscope.store.queries import ActorQueries
-from threatscope.store.sqlite_actors import SQLiteActorQueries
+from threatscope.store.postgres_actors import PostgresActorQueries
+from threatscope.store.postgres_documents import PostgresDocumentQueries
+from threatscope.store.postgres_stream import stream
 
 __all__ = ["WRITERS_LOCK", "PostgresWriter", "stream"]
 
 WRITERS_LOCK = int.from_bytes(b"TSKB", "big")  # the advisory lock every writer queues on
 _WRITE_CHUNK = 5_000  # rows per batch of incident facts; objects between progress calls
-_FETCH = 2_000  # rows per round trip when streaming objects
 _ACTOR_TYPES = ["intrusion-set", "threat-actor"]
 _FACT_TABLES = (
     "incident_facts",
@@ -44,17 +43,6 @@ def _now() -> str:
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def stream(
-    conn: psycopg.Connection[Any], name: str, sql: str, params: Sequence[Any], hold: bool
-) -> Iterator[tuple[Any, ...]]:
-    """The rows of `sql` through a server-side cursor, a page at a time. `hold`: the cursor
-    outlives its (autocommit) transaction, the result kept on the server until read."""
-    with conn.cursor(name=name, withhold=hold) as cursor:
-        cursor.itersize = _FETCH
-        cursor.execute(sql, params)
-        yield from cursor
 
 
 def _copy(cursor: psycopg.Cursor[Any], table: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -101,7 +89,7 @@ class _DerivedRows:
                 self.aliases.append((object_id, alias, normalise_name(alias), importer))
 
 
-class PostgresWriter:
+class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
     def __init__(
         self, conn: psycopg.Connection[Any], location: str, cursors: Iterator[int]
     ) -> None:
@@ -398,23 +386,3 @@ class PostgresWriter:
             _copy(cursor, "incident_victims", victims)
             _copy(cursor, "incident_labels", labels)
         return len(batch)
-
-    def analytics(self) -> SqliteDialectReader:
-        """This transaction, for raw SQLite SQL (tests); callers only read."""
-        return SqliteDialectReader(self._conn)
-
-    def __getattr__(self, name: str) -> Any:
-        """The actor questions an import asks while it derives tables (actors/cves.py), answered
-        by SQLite's own queries through the dialect view of this transaction, until they are
-        written for PostgreSQL; any other analytics question is not available here."""
-        if name in _ACTOR_QUESTIONS:
-            return getattr(_DialectActorQueries(SqliteDialectReader(self._conn)), name)
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
-
-
-class _DialectActorQueries(SQLiteActorQueries):
-    def __init__(self, reader: SqliteDialectReader) -> None:
-        self._conn = reader  # type: ignore[assignment]  # quacks like sqlite3.Connection here
-
-
-_ACTOR_QUESTIONS = frozenset(n for n in vars(ActorQueries) if not n.startswith("_"))

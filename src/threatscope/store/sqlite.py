@@ -336,7 +336,8 @@ class SQLiteStore(SQLiteAnalytics):
         actors = self._conn.execute("SELECT count(*) FROM actors").fetchone()[0]
         by_nexus = dict(
             self._conn.execute(
-                "SELECT coalesce(nexus, 'unknown'), count(*) FROM actors GROUP BY 1 ORDER BY 2 DESC"
+                "SELECT coalesce(nexus, 'unknown'), count(*) FROM actors GROUP BY 1"
+                " ORDER BY 2 DESC, 1"
             ).fetchall()
         )
         return {

@@ -90,11 +90,12 @@ class SQLiteActorQueries:
 
     def current_objects_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = list(ids[start : start + _CHUNK])
+        wanted = sorted(set(ids))  # chunks in id order: the whole answer is in id order
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
             for object_id, doc in self._conn.execute(
                 f"SELECT id, json FROM objects WHERE id IN ({','.join('?' * len(chunk))})"
-                " AND revoked = 0",
+                " AND revoked = 0 ORDER BY id",
                 chunk,
             ):
                 found[object_id] = orjson.loads(doc)
@@ -103,11 +104,13 @@ class SQLiteActorQueries:
     def vulnerability_names(self) -> list[tuple[str, str | None]]:
         return self._conn.execute(
             "SELECT id, name FROM objects WHERE type = 'vulnerability' AND revoked = 0"
+            " ORDER BY id"
         ).fetchall()
 
     def vulnerability_by_name(self, name: str) -> dict[str, Any] | None:
         found = self._conn.execute(
-            "SELECT o.json FROM objects o WHERE o.type = 'vulnerability' AND o.name = ?",
+            "SELECT o.json FROM objects o WHERE o.type = 'vulnerability' AND o.name = ?"
+            " ORDER BY o.id LIMIT 1",
             (name,),
         ).fetchone()
         return orjson.loads(found[0]) if found else None
@@ -118,7 +121,7 @@ class SQLiteActorQueries:
             chunk = list(names[start : start + _CHUNK])
             for name, doc in self._conn.execute(
                 "SELECT name, json FROM objects WHERE type = 'vulnerability' AND revoked = 0"
-                f" AND name IN ({','.join('?' * len(chunk))})",
+                f" AND name IN ({','.join('?' * len(chunk))}) ORDER BY id",
                 chunk,
             ):
                 found[name.upper()] = orjson.loads(doc)
@@ -136,7 +139,7 @@ class SQLiteActorQueries:
 
     def name_and_attack_id(self, object_id: str) -> tuple[str | None, str | None] | None:
         return self._conn.execute(
-            "SELECT o.name, (SELECT e.external_id FROM external_ids e WHERE e.object_id = o.id"
+            "SELECT o.name, (SELECT min(e.external_id) FROM external_ids e WHERE e.object_id = o.id"
             " AND e.source_name = 'mitre-attack') FROM objects o WHERE o.id = ?",
             (object_id,),
         ).fetchone()
@@ -152,34 +155,38 @@ class SQLiteActorQueries:
             " AND (r.source_ref LIKE 'intrusion-set--%' OR r.source_ref LIKE 'threat-actor--%'"
             "  OR r.source_ref LIKE 'campaign--%')"
             " AND (r.target_ref LIKE 'vulnerability--%' OR o.json LIKE '%CVE-%')"
+            " ORDER BY r.id"
         )
 
     def holders_mentioning_cves(self) -> Iterator[tuple[dict[str, Any], str]]:
         return self._docs(
             "SELECT json, source FROM objects WHERE type IN ('intrusion-set', 'threat-actor',"
             " 'campaign') AND revoked = 0 AND deprecated = 0 AND json LIKE '%CVE-%'"
+            " ORDER BY id"
         )
 
     def incidents_mentioning_cves(self) -> Iterator[tuple[dict[str, Any], str]]:
         return self._docs(
             "SELECT json, source FROM objects WHERE type = 'incident' AND revoked = 0"
-            " AND json LIKE '%CVE-%'"
+            " AND json LIKE '%CVE-%' ORDER BY id"
         )
 
     def current_reports(self) -> Iterator[tuple[dict[str, Any], str]]:
-        return self._docs("SELECT json, source FROM objects WHERE type = 'report' AND revoked = 0")
+        return self._docs(
+            "SELECT json, source FROM objects WHERE type = 'report' AND revoked = 0 ORDER BY id"
+        )
 
     def actor_object_docs(self) -> Iterator[tuple[dict[str, Any], str]]:
         return self._docs(
             "SELECT json, source FROM objects WHERE type IN ('intrusion-set', 'threat-actor')"
-            " AND revoked = 0"
+            " AND revoked = 0 ORDER BY id"
         )
 
     def attributions(self, prefix: str) -> list[tuple[str, str]]:
         return self._conn.execute(
             "SELECT r.source_ref, r.target_ref FROM relationships r JOIN objects o ON o.id = r.id"
             " WHERE r.relationship_type = 'attributed-to' AND o.revoked = 0 AND o.deprecated = 0"
-            " AND r.source_ref LIKE ?",
+            " AND r.source_ref LIKE ? ORDER BY r.source_ref, r.target_ref",
             (f"{prefix}--%",),
         ).fetchall()
 
@@ -204,6 +211,7 @@ class SQLiteActorQueries:
             "SELECT o.id, e.external_id, o.name FROM objects o JOIN external_ids e"
             " ON e.object_id = o.id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
             " AND o.deprecated = 0 AND e.source_name = 'mitre-attack'"
+            " ORDER BY o.id, e.external_id"
         ).fetchall()
 
     def attack_technique_names(self) -> dict[str, str | None]:
@@ -211,7 +219,7 @@ class SQLiteActorQueries:
             self._conn.execute(
                 "SELECT e.external_id, o.name FROM objects o JOIN external_ids e"
                 " ON e.object_id = o.id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
-                " AND e.source_name = 'mitre-attack'"
+                " AND e.source_name = 'mitre-attack' ORDER BY e.external_id, o.id"
             ).fetchall()
         )
 
@@ -222,7 +230,8 @@ class SQLiteActorQueries:
             self._conn.execute(
                 "SELECT e.external_id, o.id FROM external_ids e JOIN objects o"
                 " ON o.id = e.object_id WHERE o.type = 'attack-pattern' AND o.revoked = 0"
-                f" AND e.external_id IN ({','.join('?' * len(attack_ids))})",
+                f" AND e.external_id IN ({','.join('?' * len(attack_ids))})"
+                " ORDER BY e.external_id, o.id",
                 list(attack_ids),
             ).fetchall()
         )
@@ -232,7 +241,7 @@ class SQLiteActorQueries:
             doc
             for (doc,) in self._conn.execute(
                 "SELECT json_extract(json, '$.description') FROM objects"
-                " WHERE type = 'attack-pattern'"
+                " WHERE type = 'attack-pattern' ORDER BY id"
             )
         ]
 
@@ -248,6 +257,7 @@ class SQLiteActorQueries:
         return self._conn.execute(
             "SELECT a.alias_norm, a.object_id FROM aliases a JOIN objects o ON o.id = a.object_id"
             " WHERE o.type IN ('malware', 'tool') AND o.revoked = 0 AND o.deprecated = 0"
+            " ORDER BY a.object_id, a.alias_norm"
         ).fetchall()
 
     def group_attack_ids(self) -> dict[str, str]:
@@ -256,13 +266,14 @@ class SQLiteActorQueries:
             for object_id, ext in self._conn.execute(
                 "SELECT e.object_id, e.external_id FROM external_ids e JOIN objects o"
                 " ON o.id = e.object_id WHERE o.type = 'intrusion-set'"
-                " AND e.source_name = 'mitre-attack'"
+                " AND e.source_name = 'mitre-attack' ORDER BY e.object_id, e.external_id"
             )
         }
 
     def current_campaigns(self) -> Iterator[dict[str, Any]]:
         for (doc,) in self._conn.execute(
             "SELECT json FROM objects WHERE type = 'campaign' AND revoked = 0 AND deprecated = 0"
+            " ORDER BY id"
         ):
             yield orjson.loads(doc)
 
@@ -275,7 +286,7 @@ class SQLiteActorQueries:
             "  OR r.source_ref LIKE 'threat-actor--%') THEN o.json END"
             " FROM relationships r JOIN objects o ON o.id = r.id"
             " WHERE o.revoked = 0 AND o.deprecated = 0"
-            " AND r.relationship_type IN ('uses', 'attributed-to', 'targets')"
+            " AND r.relationship_type IN ('uses', 'attributed-to', 'targets') ORDER BY r.id"
         ):
             yield source, rel_type, target, None if doc is None else orjson.loads(doc)
 
@@ -284,6 +295,7 @@ class SQLiteActorQueries:
     def named_initiators(self) -> list[tuple[int, int | None, str]]:
         return self._conn.execute(
             "SELECT fact, day, actor_ref FROM incident_initiators WHERE actor_ref IS NOT NULL"
+            " ORDER BY fact, day, actor_ref"
         ).fetchall()
 
     def incident_victims(self, facts: Iterable[int]) -> list[tuple[int, str | None, str | None]]:
@@ -291,6 +303,7 @@ class SQLiteActorQueries:
         wanted = ",".join(str(int(f)) for f in facts)
         return self._conn.execute(
             f"SELECT fact, country, sector FROM incident_victims WHERE fact IN ({wanted})"
+            " ORDER BY fact, country, sector"
         ).fetchall()
 
     def value_relationships(self) -> list[tuple[str, str, str]]:
@@ -300,11 +313,12 @@ class SQLiteActorQueries:
             " AND (r.relationship_type = 'indicates'"
             "  OR (r.relationship_type = 'uses' AND r.target_ref LIKE 'infrastructure--%')"
             "  OR (r.relationship_type = 'consists-of' AND r.source_ref LIKE 'infrastructure--%'))"
+            " ORDER BY r.id"
         ).fetchall()
 
     def current_sightings(self) -> Iterator[dict[str, Any]]:
         for (doc,) in self._conn.execute(
-            "SELECT json FROM objects WHERE type = 'sighting' AND revoked = 0"
+            "SELECT json FROM objects WHERE type = 'sighting' AND revoked = 0 ORDER BY id"
         ):
             yield orjson.loads(doc)
 
@@ -330,11 +344,12 @@ class SQLiteActorQueries:
             " UNION SELECT e.external_id, m.actor_id, ac.name FROM external_ids e"
             " JOIN actor_members m ON m.object_id = e.object_id"
             " JOIN actors ac ON ac.id = m.actor_id WHERE e.source_name LIKE 'mitre-%'"
+            " ORDER BY 1, 2, 3"
         ).fetchall()
 
     def gazetteer_software_names(self) -> list[tuple[str, str, str | None, str]]:
         return self._conn.execute(
             "SELECT a.alias, o.id, o.name, o.type FROM aliases a JOIN objects o"
             " ON o.id = a.object_id WHERE o.type IN ('malware', 'tool') AND o.revoked = 0"
-            " ORDER BY o.id"
+            " ORDER BY o.id, a.alias"
         ).fetchall()

@@ -17,7 +17,7 @@ class SQLiteDocumentQueries:
         return [
             orjson.loads(doc)
             for (doc,) in self._conn.execute(
-                "SELECT json FROM objects WHERE type = 'marking-definition'"
+                "SELECT json FROM objects WHERE type = 'marking-definition' ORDER BY id"
             )
         ]
 
@@ -27,7 +27,7 @@ class SQLiteDocumentQueries:
             " json_each(o.json, '$.object_marking_refs') m WHERE o.revoked = 0 GROUP BY 1"
             " UNION ALL SELECT json_extract(g.value, '$.marking_ref'), count(DISTINCT o.id)"
             " FROM objects o, json_each(o.json, '$.granular_markings') g WHERE o.revoked = 0"
-            " GROUP BY 1"
+            " GROUP BY 1 ORDER BY 1, 2"
         ).fetchall()
 
     def changing_imports(self) -> list[tuple[str, str, str | None]]:
@@ -49,7 +49,7 @@ class SQLiteDocumentQueries:
             " json_extract(json, '$.x_threatscope_citation'),"
             " json_extract(json, '$.x_threatscope_licence')"
             " FROM objects WHERE type = 'identity' AND revoked = 0"
-            " AND json_extract(json, '$.x_threatscope_source') IS NOT NULL"
+            " AND json_extract(json, '$.x_threatscope_source') IS NOT NULL ORDER BY id"
         ).fetchall()
 
     def table_import_sources(self) -> list[tuple[str, str, str | None]]:
@@ -66,7 +66,7 @@ class SQLiteDocumentQueries:
             raw
             for (raw,) in self._conn.execute(
                 "SELECT json_extract(json, '$.x_mitre_domains') FROM objects"
-                " WHERE type = 'x-mitre-matrix' AND source = 'attack' AND revoked = 0"
+                " WHERE type = 'x-mitre-matrix' AND source = 'attack' AND revoked = 0 ORDER BY id"
             )
         ]
 
@@ -76,6 +76,7 @@ class SQLiteDocumentQueries:
             for (version,) in self._conn.execute(
                 "SELECT json_extract(json, '$.x_mitre_version') FROM objects"
                 " WHERE type = 'x-mitre-collection' AND source = 'attack' AND revoked = 0"
+                " ORDER BY id"
             )
         ]
 
