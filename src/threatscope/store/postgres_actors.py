@@ -39,7 +39,9 @@ class PostgresActorQueries:
         return self._conn.execute("SELECT id, name, nexus FROM actors ORDER BY id").fetchall()
 
     def actor_members(self) -> dict[str, str]:
-        return dict(self._conn.execute("SELECT object_id, actor_id FROM actor_members"))
+        return dict(
+            self._conn.execute("SELECT object_id, actor_id FROM actor_members ORDER BY object_id")
+        )
 
     def actor_member_pairs(self) -> list[tuple[str, str]]:
         return self._conn.execute(
@@ -75,7 +77,7 @@ class PostgresActorQueries:
         if not actor_ids:
             return {}
         rows = self._conn.execute(
-            "SELECT id, nexus FROM actors WHERE id = ANY(%s)", (list(actor_ids),)
+            "SELECT id, nexus FROM actors WHERE id = ANY(%s) ORDER BY id", (list(actor_ids),)
         )
         return {actor_id: nexus for actor_id, nexus in rows if nexus}
 
@@ -252,7 +254,7 @@ class PostgresActorQueries:
         return dict(
             self._conn.execute(
                 "SELECT id, name FROM objects WHERE type IN ('malware', 'tool') AND revoked = 0"
-                " AND deprecated = 0"
+                " AND deprecated = 0 ORDER BY id"
             ).fetchall()
         )
 
