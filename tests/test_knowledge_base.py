@@ -209,6 +209,56 @@ def test_import_errors_name_parameters(tmp_path: Path, kev_path: Path) -> None:
     assert not (tmp_path / "kb.db").exists()
 
 
+def test_import_reports_progress_and_writes_rejects(kb_location: str, tmp_path: Path) -> None:
+    """The CLI's progress bar and --rejects come through the API: stages in order, the bad
+    rows' own lines in the rejects file."""
+    table = tmp_path / "incidents.csv"
+    rows = (ROOT / "tests" / "fixtures" / "incidents.csv").read_text(encoding="utf-8")
+    table.write_text(rows + "INC-9,31/02/2025,APT28,,,,,,,,,,\n", encoding="utf-8")
+    seen: list[tuple[str, int, int | None]] = []
+    rejects = tmp_path / "rejects.csv"
+    with KnowledgeBase(kb_location) as kb:
+        result = kb.import_file(
+            "table",
+            table,
+            mapping=ROOT / "tests" / "fixtures" / "incidents.toml",
+            on_bad_row="skip",
+            rejects_file=rejects,
+            progress=lambda stage, done, total: seen.append((stage, done, total)),
+        )
+        assert kb.stats().objects["incident"] == result.incidents["incidents"]
+    assert seen[0] == ("reading", 0, None)
+    storing = [entry for entry in seen if entry[0] == "storing"]
+    assert storing[-1] == ("storing", result.received, result.received)
+    assert [r["row"] for r in result.skipped] == [len(rows.splitlines())]
+    assert rejects.read_text(encoding="utf-8").splitlines()[-1] == (
+        f"{len(rows.splitlines())},date '31/02/2025' does not match %d/%m/%Y,"
+        '"INC-9,31/02/2025,APT28,,,,,,,,,,"'
+    )
+    with KnowledgeBase(kb_location) as kb:
+        with pytest.raises(ConfigError, match=r"^rejects_file needs on_bad_row='skip'$"):
+            kb.import_file("kev", rejects_file=rejects)
+        with pytest.raises(ConfigError, match=r"^source 'kev' takes one path$"):
+            kb.import_file("kev", [table, table])
+
+
+def test_sync_from_a_mirror_equals_the_cli_json(
+    kb_location: str, tmp_path: Path, kev_path: Path
+) -> None:
+    mirror = kev_path.parent.parent
+    with KnowledgeBase(kb_location) as kb:
+        synced = kb.sync(mirror=mirror, only=["kev"])
+        assert [r.source for r in synced] == ["kev"]
+        assert synced[0].added == kb.stats().objects["vulnerability"] + 1
+        with pytest.raises(ConfigError, match="mirror directory does not exist"):
+            kb.sync(mirror=tmp_path / "absent")
+    args = ("sync", "--mirror", str(mirror), "--only", "kev")
+    cli = json.loads(cli_json(tmp_path / "cli.db", *args))
+    assert [r.as_dict() | {"import_id": None} for r in synced] == [
+        r | {"import_id": None} for r in cli
+    ]
+
+
 def test_import_result_equals_the_cli_json(tmp_path: Path, kev_path: Path) -> None:
     with KnowledgeBase(tmp_path / "api.db") as kb:
         mine = kb.import_file("kev", kev_path).as_dict()
