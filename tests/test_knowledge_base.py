@@ -10,6 +10,7 @@ import importlib.util
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -440,8 +441,10 @@ def test_to_frame_gives_one_row_per_nexus_and_actor(kb: KnowledgeBase) -> None:
     assert len(actors) == len(kb.actors(nexus="KP"))
 
 
-@pytest.mark.skipif(HAS_PANDAS, reason="pandas is installed: the missing-pandas error cannot show")
-def test_to_frame_without_pandas_is_one_clear_import_error(kb: KnowledgeBase) -> None:
+def test_to_frame_without_pandas_is_one_clear_import_error(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if not installed: import fails
     with pytest.raises(ImportError) as raised:
         kb.landscape().to_frame()
     assert isinstance(raised.value, PandasMissingError)
