@@ -1,4 +1,10 @@
-"""Shared fixtures: real SQLite files in temp dirs; the shared data found through one setting."""
+"""Shared fixtures: real SQLite files in temp dirs, or databases on a real PostgreSQL server; the
+shared data found through one setting.
+
+Tests that take `backend` (or a fixture built on it, such as `kb_location`) run once per backend:
+SQLite, and PostgreSQL on the session's throwaway server (tests/postgres_server.py; skipped with
+the reason where no server can be started). `pytest --backend sqlite` (or `postgresql`) runs one.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,50 @@ from postgres_server import postgres_server, postgres_url  # noqa: F401  (fixtur
 from threatscope.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=("both", *BACKENDS),
+        default="both",
+        help="the knowledge-base backend(s) backend-parametrized tests run on (default: both)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = config.getoption("--backend")
+    if chosen == "both":
+        return
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (dropped if params.get("backend", chosen) != chosen else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The knowledge-base backend of this run of the test: "sqlite" or "postgresql"."""
+    return str(request.param)
+
+
+def new_location(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
+    """Where a new, empty knowledge base of `backend` goes: a file in `folder`, or a new database
+    on the session's PostgreSQL server (the test skips, saying why, when there is none)."""
+    if backend == "sqlite":
+        return str(folder / "kb.db")
+    server = request.getfixturevalue("postgres_server")
+    return str(server.create_database())
+
+
+@pytest.fixture
+def kb_location(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A new, empty knowledge base for this test alone, on each backend in turn."""
+    return new_location(request, backend, tmp_path)
 
 
 def data_dir() -> Path:

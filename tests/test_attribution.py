@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conftest import new_location
 from threatscope.attribution import (
     attribute,
     build_profiles,
@@ -41,9 +42,13 @@ _TERMS = {
 
 @pytest.fixture(scope="module")
 def kb(
-    tmp_path_factory: pytest.TempPathFactory, enterprise_path: Path, misp_path: Path
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    enterprise_path: Path,
+    misp_path: Path,
 ) -> Iterator[SQLiteStore]:
-    store = open_store(tmp_path_factory.mktemp("attribution") / "kb.db")
+    store = open_store(new_location(request, backend, tmp_path_factory.mktemp("attribution")))
     run_import(store, "attack", enterprise_path)
     run_import(store, "misp-galaxy", misp_path)
     yield store  # type: ignore[misc]

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from conftest import new_location
 from threatscope.actors.cves import _cves, derive_links, links_by_actor, stored_links
 from threatscope.attribution import attribute, make_evidence
 from threatscope.attribution.calibrate import load_calibration
@@ -78,6 +79,8 @@ def _report_bundle() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def kb(
+    request: pytest.FixtureRequest,
+    backend: str,
     tmp_path_factory: pytest.TempPathFactory,
     enterprise_path: Path,
     misp_path: Path,
@@ -86,7 +89,7 @@ def kb(
     folder = tmp_path_factory.mktemp("cves")
     bundle = folder / "reports.json"
     bundle.write_text(json.dumps(_report_bundle()))
-    store = open_store(folder / "kb.db")
+    store = open_store(new_location(request, backend, folder))
     run_import(store, "attack", enterprise_path)
     run_import(store, "misp-galaxy", misp_path)
     run_import(store, "kev", kev_path)

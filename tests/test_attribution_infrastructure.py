@@ -96,10 +96,10 @@ def _bundle() -> dict[str, object]:
 
 
 @pytest.fixture()
-def kb(tmp_path: Path) -> SQLiteStore:
+def kb(tmp_path: Path, kb_location: str) -> SQLiteStore:
     path = tmp_path / "infra.json"
     path.write_text(json.dumps(_bundle()))
-    store = open_store(tmp_path / "kb.db")
+    store = open_store(kb_location)
     run_import(store, "stix", path)
     return store
 

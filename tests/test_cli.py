@@ -16,16 +16,17 @@ import pytest
 import stix2
 from typer.testing import CliRunner, Result
 
+from conftest import new_location
 from threatscope.cli import app
 
 THREATSCOPE = Path(sys.executable).parent / "threatscope"
 
 
-def run(db: Path, *args: str) -> Result:
+def run(db: Path | str, *args: str) -> Result:
     return CliRunner().invoke(app, ["--db", str(db), *args])
 
 
-def ok_json(db: Path, *args: str) -> Any:
+def ok_json(db: Path | str, *args: str) -> Any:
     result = run(db, *args, "--json")
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
@@ -58,9 +59,13 @@ def attack_apt41_id(raw_attack: list[dict[str, Any]]) -> str:
 
 @pytest.fixture(scope="module")
 def kb(
-    tmp_path_factory: pytest.TempPathFactory, enterprise_path: Path, misp_path: Path
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    enterprise_path: Path,
+    misp_path: Path,
 ) -> dict[str, Any]:
-    db = tmp_path_factory.mktemp("cli") / "kb.db"
+    db = new_location(request, backend, tmp_path_factory.mktemp("cli"))
     reports = {
         "attack": ok_json(db, "import", "attack", str(enterprise_path)),
         "misp-galaxy": ok_json(db, "import", "misp-galaxy", str(misp_path)),

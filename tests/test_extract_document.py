@@ -10,6 +10,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner, Result
 
+from conftest import new_location
 from threatscope.cli import app
 from threatscope.extract.entities import build_gazetteer, find_entities
 from threatscope.sources.kev import vulnerability_id
@@ -30,13 +31,18 @@ Our agent on the host recorded one lotus-shaped icon; the one agent we trust is 
 """
 
 
-def run(db: Path, *args: str) -> Result:
+def run(db: Path | str, *args: str) -> Result:
     return CliRunner().invoke(app, ["--db", str(db), *args])
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory: pytest.TempPathFactory, enterprise_path: Path) -> Path:
-    db = tmp_path_factory.mktemp("extract") / "kb.db"
+def kb(
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    enterprise_path: Path,
+) -> str:
+    db = new_location(request, backend, tmp_path_factory.mktemp("extract"))
     assert run(db, "import", "attack", str(enterprise_path)).exit_code == 0
     assert run(db, "import", "misp-galaxy").exit_code == 0
     return db
@@ -55,7 +61,7 @@ def extract(db: Path, *args: str) -> dict[str, Any]:
     return orjson.loads(result.stdout)
 
 
-def test_entities_resolve_to_canonical_actors_and_software(kb: Path, report_file: Path) -> None:
+def test_entities_resolve_to_canonical_actors_and_software(kb: str, report_file: Path) -> None:
     summary = extract(kb, str(report_file))
     actors = summary["actors"]
     assert [a["name"] for a in actors] == ["APT41"]
@@ -78,7 +84,7 @@ def test_entities_resolve_to_canonical_actors_and_software(kb: Path, report_file
     assert summary["countries"][0]["name"] == "Taiwan"
 
 
-def test_common_words_are_not_taken_for_names(kb: Path) -> None:
+def test_common_words_are_not_taken_for_names(kb: str) -> None:
     with open_store(kb) as store:
         gazetteer = build_gazetteer(store)
     found = find_entities(gazetteer, "Our agent saw one lotus. One Agent was quiet on Monday.")
@@ -96,7 +102,7 @@ def test_common_words_are_not_taken_for_names(kb: Path) -> None:
 
 
 def test_bundle_imports_cleanly_and_references_kb_objects(
-    kb: Path, report_file: Path, tmp_path: Path
+    kb: str, report_file: Path, tmp_path: Path
 ) -> None:
     bundle_path = tmp_path / "out.json"
     extract(kb, str(report_file), "--bundle", str(bundle_path))
@@ -121,7 +127,7 @@ def test_bundle_imports_cleanly_and_references_kb_objects(
 
 
 def test_store_keeps_provenance_and_is_idempotent(
-    kb: Path, report_file: Path, tmp_path: Path
+    kb: str, report_file: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "kb.db"
     first = extract(db, str(report_file), "--store")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import csv
 import hashlib
-import shutil
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from scipy.stats import binomtest
 from typer.testing import CliRunner, Result
 
-from conftest import shared_file
+from conftest import new_location, shared_file
 from threatscope.cli import app
 from threatscope.landscape.stats import wilson_interval
 from threatscope.landscape.window import Window, default_ending, parse_window, quarters_before
@@ -34,19 +33,22 @@ NEXUS = {
 }
 
 
-def run(db: Path, *args: str) -> Result:
+def run(db: Path | str, *args: str) -> Result:
     return CliRunner().invoke(app, ["--db", str(db), *args])
 
 
-def landscape_json(db: Path, *args: str) -> dict[str, Any]:
+def landscape_json(db: Path | str, *args: str) -> dict[str, Any]:
     result = run(db, "landscape", "--json", *args)
     assert result.exit_code == 0, result.output
     return orjson.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
-def reduced_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("reduced") / "kb.db"
+def reduced_db(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The reduced EuRepoC export imported on each backend."""
+    db = new_location(request, backend, tmp_path_factory.mktemp("reduced"))
     result = run(db, "import", "eurepoc", str(shared_file(REDUCED)))
     assert result.exit_code == 0, result.output
     return db
@@ -88,7 +90,7 @@ def reduced_truth(start: date, end: date) -> tuple[int, Counter[str]]:
     ("ending", "months"), [("2026-03-31", 12), ("2025-03-31", 12), ("2024-12-31", 6)]
 )
 def test_reduced_export_counts_and_nexus_shares_match_the_raw_csv(
-    reduced_db: Path, ending: str, months: int
+    reduced_db: str, ending: str, months: int
 ) -> None:
     figures = landscape_json(reduced_db, "--ending", ending, "--months", str(months))
     window = parse_window(None, ending, months, None)
@@ -105,7 +107,7 @@ def test_reduced_export_counts_and_nexus_shares_match_the_raw_csv(
     assert figures["previous_window"]["incidents"] == previous_total
 
 
-def test_default_window_is_the_latest_31_march_and_twelve_months(reduced_db: Path) -> None:
+def test_default_window_is_the_latest_31_march_and_twelve_months(reduced_db: str) -> None:
     figures = landscape_json(reduced_db)
     # The export's dates end 2026-03-04 (its one 2026-12-01 is a typo, see test_landscape_checks),
     # so the latest 31 March the data covers is 2025's.
@@ -117,7 +119,7 @@ def test_default_window_is_the_latest_31_march_and_twelve_months(reduced_db: Pat
     assert figures["headline"][0].startswith(f"{figures['by_nexus'][0]['label']} actors")
 
 
-def test_trend_quarters_add_up_to_the_window(reduced_db: Path) -> None:
+def test_trend_quarters_add_up_to_the_window(reduced_db: str) -> None:
     figures = landscape_json(reduced_db, "--ending", "2025-12-31")
     last_four = figures["trend"][-4:]
     assert sum(q["incidents"] for q in last_four) == figures["incidents"]
@@ -126,13 +128,13 @@ def test_trend_quarters_add_up_to_the_window(reduced_db: Path) -> None:
         assert sum(q["by_nexus"].get(nexus, {}).get("count", 0) for q in last_four) == in_window
 
 
-def test_fractional_counting_makes_shares_sum_to_one(reduced_db: Path) -> None:
+def test_fractional_counting_makes_shares_sum_to_one(reduced_db: str) -> None:
     figures = landscape_json(reduced_db, "--count", "fractional", "--ending", "2024-03-31")
     assert figures["filters"]["count"] == "fractional"
     assert sum(row["share"] for row in figures["by_nexus"]) == pytest.approx(1.0, abs=1e-4)
 
 
-def test_sector_filter_includes_sub_sectors_and_narrows_the_count(reduced_db: Path) -> None:
+def test_sector_filter_includes_sub_sectors_and_narrows_the_count(reduced_db: str) -> None:
     everything = landscape_json(reduced_db, "--ending", "2025-03-31")
     government = landscape_json(reduced_db, "--ending", "2025-03-31", "--sector", "government")
     start, end = date(2024, 4, 1), date(2025, 3, 31)
@@ -148,7 +150,7 @@ def test_sector_filter_includes_sub_sectors_and_narrows_the_count(reduced_db: Pa
     assert 0 < government["incidents"] == expected < everything["incidents"]
 
 
-def test_unmapped_values_are_listed_not_dropped(reduced_db: Path) -> None:
+def test_unmapped_values_are_listed_not_dropped(reduced_db: str) -> None:
     figures = landscape_json(reduced_db)
     assert {"value": "State insti", "incidents": 1} in figures["unmapped"]["sectors"]
     countries = {row["value"] for row in figures["unmapped"]["countries"]}
@@ -206,7 +208,7 @@ def test_not_a_eurepoc_file_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "kb.db").exists()
 
 
-def test_landscape_rejects_unknown_filters_with_exit_2(reduced_db: Path) -> None:
+def test_landscape_rejects_unknown_filters_with_exit_2(reduced_db: str) -> None:
     for args, message in (
         (("--sector", "bogus"), "unknown sector 'bogus'"),
         (("--victim-region", "atlantis"), "unknown region 'atlantis'"),
@@ -244,10 +246,10 @@ def test_windows_follow_month_ends_and_quarters() -> None:
 
 
 def test_infer_nexus_counts_every_unattributed_incident_once(
-    reduced_db: Path, tmp_path: Path
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
 ) -> None:
-    db = tmp_path / "kb.db"
-    shutil.copy(reduced_db, db)
+    db = new_location(request, backend, tmp_path)
+    assert run(db, "import", "eurepoc", str(shared_file(REDUCED))).exit_code == 0
     assert run(db, "import", "misp-galaxy").exit_code == 0  # victimology priors
     figures = landscape_json(db, "--ending", "2026-03-31", "--infer-nexus")
     start, end = date(2025, 4, 1), date(2026, 3, 31)

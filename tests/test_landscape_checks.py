@@ -15,7 +15,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner, Result
 
-from conftest import ROOT, shared_file
+from conftest import ROOT, new_location, shared_file
 from threatscope.cli import app
 from threatscope.landscape.stats import holm
 
@@ -41,7 +41,7 @@ SMALL_N_RULE = (
 )
 
 
-def run(db: Path, *args: str) -> Result:
+def run(db: Path | str, *args: str) -> Result:
     return CliRunner().invoke(app, ["--db", str(db), *args])
 
 
@@ -56,8 +56,10 @@ def warnings_of(figures: dict[str, Any], kind: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reduced_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("reduced") / "kb.db"
+def reduced_db(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    db = new_location(request, backend, tmp_path_factory.mktemp("reduced"))
     assert run(db, "import", "eurepoc", str(shared_file(REDUCED))).exit_code == 0
     return db
 
@@ -86,7 +88,7 @@ def _state_count(rows: list[dict[str, str]], start: str, end: str, countries: se
 
 
 def test_dates_placeholder_and_after_export_do_not_move_the_default_window(
-    reduced_db: Path, raw_rows: list[dict[str, str]]
+    reduced_db: str, raw_rows: list[dict[str, str]]
 ) -> None:
     dated = sorted(row["start_date"] for row in raw_rows if row["start_date"])
     assert dated.count("1970-01-01") == 1 and dated[-1] == "2026-12-01"
@@ -105,7 +107,7 @@ def test_dates_placeholder_and_after_export_do_not_move_the_default_window(
 
 
 def test_recency_flags_the_lagging_latest_quarter(
-    reduced_db: Path, raw_rows: list[dict[str, str]]
+    reduced_db: str, raw_rows: list[dict[str, str]]
 ) -> None:
     def quarter(start: str, end: str) -> int:
         return sum(1 for row in raw_rows if start <= row["start_date"] <= end)
@@ -129,7 +131,7 @@ def test_recency_flags_the_lagging_latest_quarter(
         assert warnings_of(landscape(reduced_db, "--ending", ending), "recency") == [], ending
 
 
-def test_holm_adjusts_the_per_nexus_tests_and_keeps_the_raw_p(reduced_db: Path) -> None:
+def test_holm_adjusts_the_per_nexus_tests_and_keeps_the_raw_p(reduced_db: str) -> None:
     figures = landscape(reduced_db, "--ending", "2026-03-31")
     changes = figures["previous_window"]["changes"]
     from scipy.stats import fisher_exact
@@ -151,7 +153,7 @@ def test_holm_adjusts_the_per_nexus_tests_and_keeps_the_raw_p(reduced_db: Path) 
 
 
 def test_sector_the_export_never_codes_is_a_granularity_warning_not_none(
-    reduced_db: Path,
+    reduced_db: str,
 ) -> None:
     figures = landscape(reduced_db, "--sector", "technology")
     assert figures["incidents"] == 0
@@ -167,7 +169,7 @@ def test_sector_the_export_never_codes_is_a_granularity_warning_not_none(
     assert "granularity: --sector technology: no source in the window codes" in text
 
 
-def test_actor_category_the_export_never_uses_is_a_granularity_warning(reduced_db: Path) -> None:
+def test_actor_category_the_export_never_uses_is_a_granularity_warning(reduced_db: str) -> None:
     figures = landscape(reduced_db, "--actor-category", "criminal")
     assert warnings_of(figures, "granularity") == [
         "--actor-category criminal: no source in the window codes initiators as criminal"
@@ -178,7 +180,7 @@ def test_actor_category_the_export_never_uses_is_a_granularity_warning(reduced_d
 
 
 def test_small_n_writes_no_headline_and_no_shares(
-    reduced_db: Path, raw_rows: list[dict[str, str]]
+    reduced_db: str, raw_rows: list[dict[str, str]]
 ) -> None:
     expected = _state_count(raw_rows, "2024-04-01", "2025-03-31", {"Germany"})
     figures = landscape(reduced_db, "--victim-country", "Germany")
@@ -195,7 +197,7 @@ def test_small_n_writes_no_headline_and_no_shares(
 
 
 def test_report_shows_the_warnings_and_no_key_finding_when_too_few(
-    reduced_db: Path, tmp_path: Path
+    reduced_db: str, tmp_path: Path
 ) -> None:
     output = tmp_path / "report.html"
     result = run(reduced_db, "report", "-o", str(output), "--victim-country", "Germany")
@@ -230,7 +232,7 @@ def test_report_shows_the_warnings_and_no_key_finding_when_too_few(
     ],
 )
 def test_region_names_resolve_and_count_like_the_raw_csv(
-    reduced_db: Path, raw_rows: list[dict[str, str]], name: str, region: str, countries: set[str]
+    reduced_db: str, raw_rows: list[dict[str, str]], name: str, region: str, countries: set[str]
 ) -> None:
     figures = landscape(reduced_db, "--victim-region", name)
     assert figures["filters"]["victim_region"] == region
@@ -238,7 +240,7 @@ def test_region_names_resolve_and_count_like_the_raw_csv(
     assert figures["incidents"] > 0
 
 
-def test_middle_east_and_apac_resolve(reduced_db: Path) -> None:
+def test_middle_east_and_apac_resolve(reduced_db: str) -> None:
     listed = orjson.loads(run(reduced_db, "regions", "--json").stdout)
     regions = {row["id"]: row for row in listed}
     assert set(regions["five-eyes"]["countries"]) == {"AU", "CA", "GB", "NZ", "US"}
@@ -253,7 +255,7 @@ def test_middle_east_and_apac_resolve(reduced_db: Path) -> None:
     assert "five-eyes" in table and "Five Eyes" in table
 
 
-def test_sector_labels_resolve_and_errors_list_sub_sectors(reduced_db: Path) -> None:
+def test_sector_labels_resolve_and_errors_list_sub_sectors(reduced_db: str) -> None:
     by_label = landscape(reduced_db, "--sector", "Critical infrastructure")
     by_id = landscape(reduced_db, "--sector", "critical-infrastructure")
     assert by_label["filters"]["sector"] == "critical-infrastructure"
@@ -277,7 +279,7 @@ def test_sector_labels_resolve_and_errors_list_sub_sectors(reduced_db: Path) -> 
     assert "  semiconductors" in run(reduced_db, "sectors").stdout
 
 
-def test_unknown_source_exits_2_listing_the_sources(reduced_db: Path) -> None:
+def test_unknown_source_exits_2_listing_the_sources(reduced_db: str) -> None:
     for command in ("landscape", "report"):
         result = run(reduced_db, command, "--source", "eurepc")
         assert result.exit_code == 2, command

@@ -12,10 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-import subprocess
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -291,66 +287,6 @@ def test_a_read_only_store_cannot_write(postgres_url: str, tmp_path: Path) -> No
         with pytest.raises(StoreError, match=r"write failed, nothing was changed: .*read-only"):
             run_import(store, "stix", _bundle(tmp_path, [_group(str(uuid.uuid4()), T0, "X")]))
         assert store.stats()["objects"] == {}
-
-
-# -- concurrency -------------------------------------------------------------------------------
-
-
-def test_concurrent_writers_and_readers_lose_nothing(postgres_url: str, tmp_path: Path) -> None:
-    """Six processes import different bundles at once into one new database (they also race to
-    create its schema) while a reader keeps reading: every object lands, every import is
-    recorded, nobody fails."""
-    writers, per_bundle = 6, 300
-    bundles = []
-    for number in range(writers):
-        groups = [
-            _group(str(uuid.uuid4()), T0, f"Writer {number} group {i}", aliases=[f"W{number}-{i}"])
-            for i in range(per_bundle)
-        ]
-        bundles.append((groups, _bundle(tmp_path, groups)))
-    cli = Path(sys.executable).parent / "threatscope"
-    procs = [
-        subprocess.Popen(
-            [str(cli), "--db", postgres_url, "import", "stix", str(path), "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-        )
-        for _, path in bundles
-    ]
-    failures: list[BaseException] = []
-    done = threading.Event()
-
-    def read_all_the_time() -> None:
-        try:
-            while not done.is_set():
-                try:
-                    store = open_store(postgres_url, create=False, read_only=True)
-                except ConfigError:
-                    time.sleep(0.05)  # no knowledge base yet
-                    continue
-                with store:
-                    for _ in range(20):
-                        stats = store.stats()
-                        assert stats["actors"] <= writers * per_bundle
-        except BaseException as exc:
-            failures.append(exc)
-
-    reader = threading.Thread(target=read_all_the_time)
-    reader.start()
-    try:
-        outputs = [p.communicate(timeout=300) for p in procs]
-    finally:
-        done.set()
-        reader.join(timeout=60)
-    assert [p.returncode for p in procs] == [0] * writers, [e.decode() for _, e in outputs]
-    assert failures == []
-    assert sorted(json.loads(out)["added"] for out, _ in outputs) == [per_bundle] * writers
-    with open_store(postgres_url, read_only=True) as store:
-        stored = {o["id"] for o in store.iter_objects(types=["intrusion-set"])}
-        assert stored == {g["id"] for groups, _ in bundles for g in groups}
-        assert store.stats()["actors"] == writers * per_bundle
-        assert sorted(h["id"] for h in store.imports()) == list(range(1, writers + 1))
 
 
 # -- schema versions -------------------------------------------------------------------------

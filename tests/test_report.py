@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from conftest import shared_file
+from conftest import new_location, shared_file
 from threatscope.errors import ConfigError, ExternalToolError
 from threatscope.ingest import run_import
 from threatscope.landscape.compute import landscape
@@ -36,8 +36,10 @@ BROWSER_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def report_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("report") / "kb.db"
+def report_db(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    db = new_location(request, backend, tmp_path_factory.mktemp("report"))
     store = open_store(db)
     try:
         run_import(store, "eurepoc", shared_file(REDUCED))
@@ -46,7 +48,7 @@ def report_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _landscape(db: Path, ending: str | None = None) -> dict[str, Any]:
+def _landscape(db: Path | str, ending: str | None = None) -> dict[str, Any]:
     store = open_store(db, create=False)
     try:
         return landscape(store, Filters(), window=None, ending=ending, months=12)
@@ -55,14 +57,14 @@ def _landscape(db: Path, ending: str | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def result(report_db: Path) -> dict[str, Any]:
+def result(report_db: str) -> dict[str, Any]:
     figures = _landscape(report_db, ending="2026-03-31")
     assert figures["incidents"] > 20 and len(figures["by_nexus"]) >= 4, "fixture too thin"
     return figures
 
 
 @pytest.fixture(scope="module")
-def empty(report_db: Path) -> dict[str, Any]:
+def empty(report_db: str) -> dict[str, Any]:
     """A window before any incident: every section empty, and quick to render (no charts)."""
     figures = _landscape(report_db, ending="1990-03-31")
     assert figures["incidents"] == 0
@@ -299,7 +301,7 @@ def _distinct_colours(png: bytes) -> int:
 
 
 def test_inferred_nexus_is_its_own_table_only_when_asked(
-    report_db: Path, result: dict[str, Any], html: str
+    report_db: str, result: dict[str, Any], html: str
 ) -> None:
     assert "Unattributed incidents, inferred nexus" not in html
     with open_store(report_db) as store:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import orjson
-import platformdirs
 import typer
 from rich.progress import (
     BarColumn,
@@ -28,13 +27,6 @@ from threatscope.actors import join_member, split_member
 from threatscope.config import default_db_location, shared_data_dir
 from threatscope.console import SafeConsole, clean, literal, styled
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
-from threatscope.ingest import (
-    fetch_feeds,
-    incident_summary,
-    load_source,
-    store_feeds,
-    write_objects,
-)
 from threatscope.knowledge_base import KnowledgeBase, NoEvidenceError, ParameterError
 from threatscope.report.terminal import (
     print_attribution,
@@ -44,7 +36,6 @@ from threatscope.report.terminal import (
 )
 from threatscope.sources import all_sources
 from threatscope.sources.fetch import DEFAULT_DEADLINE
-from threatscope.sources.table import RejectedRow, write_rejects
 from threatscope.store import Store, open_store, postgres_url, sqlite_path
 
 
@@ -182,24 +173,6 @@ def main(
             sqlite_path(State.db)  # a URL no backend serves fails here, before any command writes
 
 
-def _write_progress(label: str) -> tuple[Progress, Callable[[int, int], None]]:
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    task = progress.add_task(clean(label), total=None)
-
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
-
-    return progress, update
-
-
 @app.command("import")
 def import_(
     source: Annotated[str, typer.Argument(help="Source name: see `threatscope sources`.")],
@@ -228,42 +201,44 @@ def import_(
     json: JsonOption = False,
 ) -> None:
     """Import a file or directory through one source, in one transaction."""
-    with _errors():
-        rejects = _bad_row_policy(on_bad_row, rejects_file)
-    if source == "reports":
-        resolved, objects = _load_reports([p for p in (path, *(more_paths or ())) if p])
-    else:
-        with _errors():
-            if more_paths:
-                raise ConfigError(f"source {source!r} takes one PATH")
-        with _errors(), err.status(literal(f"Reading {path or source}…"), spinner="dots"):
-            resolved, objects = load_source(source, path, mapping, rejects)
-    with _store(create=True) as store:
-        progress, update = _write_progress(f"Storing {len(objects)} objects")
-        with progress:
-            report = write_objects(
-                store, source, resolved, objects, progress=update,
-                allow_foreign=allow_foreign_versions,
-            )
-    if rejects_file is not None and rejects is not None:
-        with _errors():
-            _write_rejects(rejects_file, rejects)
-    incidents = incident_summary(objects)
-    skipped = [{"row": r.row, "reason": r.reason} for r in rejects or ()]
-    if json:
-        _print_json(
-            {
-                **report.as_dict(),
-                **({"incidents": incidents} if incidents else {}),
-                **({"skipped": skipped} if rejects is not None else {}),
-            }
+    paths = [p for p in (path, *(more_paths or ())) if p]
+    progress = Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task(clean(f"Reading {path or source}"), total=None)
+
+    def update(stage: str, done: int, total: int | None) -> None:
+        label = "Reading reports" if source == "reports" else f"Reading {path or source}"
+        if stage == "storing":
+            label = f"Storing {total} objects"
+        progress.update(task, description=clean(label), completed=done, total=total)
+
+    with _kb(write=True) as kb, progress:
+        result = kb.import_file(
+            source,
+            paths,
+            mapping=mapping,
+            on_bad_row=on_bad_row,
+            rejects_file=rejects_file,
+            allow_foreign_versions=allow_foreign_versions,
+            progress=update,
         )
+    report, incidents = result, result.incidents
+    skipped = list(result.skipped or ())
+    if json:
+        _print_json(result.as_dict())
         return
     out.print(
         styled(
             "[bold]{}[/] {}: {} objects read, [green]{} added[/], {} updated, {} unchanged, "
             "{} older than stored",
-            source, resolved, report.received, report.added, report.updated,
+            source, report.path, report.received, report.added, report.updated,
             report.unchanged, report.older,
         )
     )
@@ -275,53 +250,6 @@ def import_(
         out.print(f"Skipped {len(skipped)} bad rows:", highlight=False)
         for row in skipped:
             out.print(f"  row {row['row']}: {row['reason']}", markup=False, highlight=False)
-
-
-def _load_reports(paths: list[Path]) -> tuple[Path, list[dict[str, Any]]]:
-    """`import reports`: actors resolve against the knowledge base when there is one (opened
-    read-only while reading; nothing is written before every file has been read)."""
-    from threatscope.sources.report_incidents import load_reports
-    from threatscope.sources.report_sectors import default_sector_model
-
-    store: Store | None = None
-    with _errors():
-        if not paths:
-            raise ConfigError("source 'reports' needs a PATH (report files or directories)")
-        if postgres_url(State.db) or Path(sqlite_path(State.db)).is_file():
-            store = open_store(State.db, create=False, read_only=True)
-        classifier = _technique_model(None)
-        sector_model = default_sector_model()  # None without the shared data: keywords only
-    try:
-        progress, update = _write_progress("Reading reports")
-        with _errors(), progress:
-            objects = load_reports(
-                paths, store, classifier, progress=update, sector_model=sector_model
-            )
-    finally:
-        if store is not None:
-            store.close()
-    resolved = [p.resolve() for p in paths]
-    return (resolved[0] if len(resolved) == 1 else Path(os.path.commonpath(resolved))), objects
-
-
-def _bad_row_policy(on_bad_row: str, rejects_file: Path | None) -> list[RejectedRow] | None:
-    """None to stop at the first bad row; a list to collect the skipped ones in."""
-    if on_bad_row not in ("fail", "skip"):
-        raise ConfigError(f"--on-bad-row {on_bad_row!r}: expected 'fail' or 'skip'")
-    if rejects_file is not None:
-        if on_bad_row != "skip":
-            raise ConfigError("--rejects needs --on-bad-row skip")
-        # Checked before anything is imported, so a bad path never follows a finished import.
-        if not rejects_file.parent.is_dir() or rejects_file.is_dir():
-            raise ConfigError(f"{rejects_file}: cannot write the rejects file there")
-    return [] if on_bad_row == "skip" else None
-
-
-def _write_rejects(path: Path, rejects: list[RejectedRow]) -> None:
-    try:
-        write_rejects(path, rejects)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def _print_incident_summary(summary: dict[str, Any]) -> None:
@@ -363,8 +291,6 @@ def sync_(
         if not sep:
             _fail(ConfigError(f"--url takes NAME=URL, got {item!r}"))
         urls[name] = value
-    if mirror is not None and not mirror.is_dir():
-        _fail(ConfigError(f"{mirror}: mirror directory does not exist"))
     progress = Progress(
         TextColumn("{task.description}", markup=False),
         BarColumn(),
@@ -379,13 +305,15 @@ def sync_(
         task = progress.add_task(f"Fetching {feed.name}", total=None)
         return lambda done, total: progress.update(task, completed=done, total=total)
 
-    cache = Path(platformdirs.user_cache_dir("threatscope")) / "sync"
-    with _errors(), progress:
-        loaded = fetch_feeds(
-            cache, mirror=mirror, urls=urls, only=only, on_fetch=on_fetch, deadline=deadline
+    with _kb(write=True) as kb, progress:
+        reports = kb.sync(
+            mirror=mirror,
+            only=only,
+            urls=urls,
+            deadline=deadline,
+            allow_foreign_versions=allow_foreign_versions,
+            on_fetch=on_fetch,
         )
-    with _store(create=True) as store:
-        reports = store_feeds(store, loaded, allow_foreign_versions)
     if json:
         _print_json([r.as_dict() for r in reports])
         return

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +50,7 @@ from threatscope.store.location import shown_location
 if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
     from threatscope.attribution import Evidence
 
-__all__ = ["KnowledgeBase", "NoEvidenceError", "ParameterError"]
+__all__ = ["ImportProgress", "KnowledgeBase", "NoEvidenceError", "ParameterError"]
 
 PathLike = str | os.PathLike[str]
 
@@ -109,6 +109,42 @@ def _paths(path: PathLike | Sequence[PathLike] | None) -> list[Path]:
     if isinstance(path, str | os.PathLike):
         return [Path(path)]
     return [Path(p) for p in path]
+
+
+ImportProgress = Callable[[str, int, int | None], None]
+"""`progress(stage, done, total)` of `import_file`: stage "reading", then "storing"."""
+
+
+def _stage(progress: ImportProgress, stage: str) -> Callable[[int, int], None]:
+    return lambda done, total: progress(stage, done, total)
+
+
+def _bad_row_policy(on_bad_row: str, rejects_file: PathLike | None) -> list[Any] | None:
+    """None to stop at the first bad row; a list to collect the skipped ones in. A rejects
+    file is checked before anything is read, so a bad path never follows a finished import."""
+    if on_bad_row not in ("fail", "skip"):
+        raise ParameterError(
+            f"on_bad_row {on_bad_row!r}: expected 'fail' or 'skip'",
+            f"--on-bad-row {on_bad_row!r}: expected 'fail' or 'skip'",
+        )
+    if rejects_file is not None:
+        if on_bad_row != "skip":
+            raise ParameterError(
+                "rejects_file needs on_bad_row='skip'", "--rejects needs --on-bad-row skip"
+            )
+        target = Path(rejects_file)
+        if not target.parent.is_dir() or target.is_dir():
+            raise ConfigError(f"{target}: cannot write the rejects file there")
+    return [] if on_bad_row == "skip" else None
+
+
+def _write_rejects(path: Path, rejects: list[Any]) -> None:
+    from threatscope.sources.table import write_rejects
+
+    try:
+        write_rejects(path, rejects)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 class KnowledgeBase:
@@ -191,28 +227,34 @@ class KnowledgeBase:
         *,
         mapping: PathLike | None = None,
         on_bad_row: str = "fail",
+        rejects_file: PathLike | None = None,
         allow_foreign_versions: bool = False,
         model: PathLike | None = None,
+        progress: ImportProgress | None = None,
     ) -> ImportResult:
         """Read `path` through the importer `source` (see `threatscope sources`: attack,
         misp-galaxy, kev, stix, eurepoc, table, reports, plugins) and store it in one
         transaction; bad input raises InputError and writes nothing.
 
         `mapping`: the TOML mapping `table` reads through; `on_bad_row="skip"` leaves bad rows
-        out and lists them in the result's `skipped`. `reports` takes several paths (files or
-        directories) and `model`, the technique model (default: the one `train` wrote)."""
+        out and lists them in the result's `skipped` (and, with `rejects_file`, writes them there
+        as CSV). `reports` takes several paths (files or directories) and `model`, the technique
+        model (default: the one `train` wrote). `progress(stage, done, total)` is called as
+        `reading` (reports read; total None where unknown) and then `storing` (objects) go on."""
         from threatscope.ingest import incident_summary, load_source, write_objects
 
         self._writable(f"import_file({source!r})")
-        if on_bad_row not in ("fail", "skip"):
-            raise ConfigError(f"on_bad_row {on_bad_row!r}: expected 'fail' or 'skip'")
-        rejects: list[Any] | None = [] if on_bad_row == "skip" else None
+        rejects = _bad_row_policy(on_bad_row, rejects_file)
         paths = _paths(path)
+        if progress is not None:
+            progress("reading", 0, None)
         if source == "reports":
-            resolved, objects = self._load_reports(paths, model)
+            resolved, objects = self._load_reports(paths, model, progress)
         else:
             if len(paths) > 1:
-                raise ConfigError(f"source {source!r} takes one path")
+                raise ParameterError(
+                    f"source {source!r} takes one path", f"source {source!r} takes one PATH"
+                )
             with _parameter_names():
                 resolved, objects = load_source(
                     source,
@@ -220,9 +262,12 @@ class KnowledgeBase:
                     Path(mapping) if mapping is not None else None,
                     rejects,
                 )
+        stored = None if progress is None else _stage(progress, "storing")
         report = write_objects(
-            self.store, source, resolved, objects, allow_foreign=allow_foreign_versions
+            self.store, source, resolved, objects, stored, allow_foreign=allow_foreign_versions
         )
+        if rejects_file is not None and rejects is not None:
+            _write_rejects(Path(rejects_file), rejects)
         incidents = incident_summary(objects)
         return ImportResult.from_dict(
             {
@@ -237,17 +282,63 @@ class KnowledgeBase:
         )
 
     def _load_reports(
-        self, paths: list[Path], model: PathLike | None
+        self, paths: list[Path], model: PathLike | None, progress: ImportProgress | None
     ) -> tuple[Path, list[dict[str, Any]]]:
-        """Actors in the reports resolve against this knowledge base when it exists."""
+        """Actors in the reports resolve against this knowledge base when it exists; sectors a
+        report does not name come from the sector model where the shared data trains one."""
         from threatscope.sources.report_incidents import load_reports
+        from threatscope.sources.report_sectors import default_sector_model
 
         if not paths:
-            raise ConfigError("source 'reports' needs path (report files or directories)")
-        objects = load_reports(paths, self._existing_store(), _technique_model(model))
+            raise ParameterError(
+                "source 'reports' needs path (report files or directories)",
+                "source 'reports' needs a PATH (report files or directories)",
+            )
+        objects = load_reports(
+            paths,
+            self._existing_store(),
+            _technique_model(model),
+            progress=None if progress is None else _stage(progress, "reading"),
+            sector_model=default_sector_model(),
+        )
         resolved = [p.resolve() for p in paths]
         common = resolved[0] if len(resolved) == 1 else Path(os.path.commonpath(resolved))
         return common, objects
+
+    def sync(
+        self,
+        *,
+        mirror: PathLike | None = None,
+        only: Sequence[str] | None = None,
+        urls: Mapping[str, str] | None = None,
+        deadline: float | None = None,
+        allow_foreign_versions: bool = False,
+        on_fetch: Callable[[Any], Callable[[int, int | None], None] | None] | None = None,
+    ) -> tuple[ImportResult, ...]:
+        """Fetch ATT&CK, the MISP galaxy and CISA KEV from their official URLs (`urls`
+        overrides one by feed name; `mirror`: a directory laid out like the shared data) and
+        store them all in one transaction, one import each. `only`: these feeds or sources.
+        `deadline`: seconds a whole download may take. `on_fetch(feed)` may return a
+        `(done, total)` byte-progress callback for that download."""
+        import platformdirs
+
+        from threatscope.ingest import DEFAULT_DEADLINE, fetch_feeds, store_feeds
+
+        self._writable("sync()")
+        folder = None if mirror is None else Path(mirror)
+        if folder is not None and not folder.is_dir():
+            raise ConfigError(f"{folder}: mirror directory does not exist")
+        cache = Path(platformdirs.user_cache_dir("threatscope")) / "sync"
+        loaded = fetch_feeds(
+            cache,
+            mirror=folder,
+            urls=dict(urls or {}),
+            only=list(only) if only is not None else None,
+            on_fetch=on_fetch,
+            deadline=DEFAULT_DEADLINE if deadline is None else deadline,
+        )
+        reports = store_feeds(self.store, loaded, allow_foreign_versions)
+        return tuple(ImportResult.from_dict(r.as_dict()) for r in reports)
 
     def imports(self) -> ImportHistory:
         """Every import recorded, oldest first (`threatscope imports --json`)."""
