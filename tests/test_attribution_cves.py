@@ -148,11 +148,13 @@ def test_attack_links_match_an_independent_recount(
 
 
 def test_links_are_stored_and_derived_again_when_the_table_is_missing(kb: SQLiteStore) -> None:
-    conn = kb.analytics()
     stored = stored_links(kb)
     assert stored == derive_links(kb)
     kinds = {link.kind for link in stored}
     assert kinds == {"relationship", "description", "incident", "report"}
+    if not isinstance(kb, SQLiteStore):
+        return  # only a SQLite file can predate the table (PostgreSQL's schema always had it)
+    conn = kb.analytics()
     conn.execute("SAVEPOINT before_drop")
     try:
         conn.execute("DROP TABLE actor_cves")
