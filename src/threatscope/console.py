@@ -48,6 +48,6 @@ class SafeConsole(Console):
         kwargs.setdefault("markup", False)
         super().__init__(**kwargs)
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]
+    def render_str(self, text: str, **kwargs: Any) -> Text:
         kwargs["markup"] = False
         return super().render_str(clean(text), **kwargs)

@@ -171,7 +171,7 @@ def _landscape(console: Console, store: Store, db: str | Path) -> None:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main())
+        main()
     except ThreatScopeError as error:  # one line, as the CLI prints it, never a traceback
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -149,8 +149,8 @@ def _build_rows(
                 others = sorted(claimed[normalise_name(alias)] - {number})
                 if others and alias not in shared_names:
                     shared_names[alias] = [anchors[o].name for o in others]
-        for alias, others in sorted(shared_names.items()):
-            conflicts.append({"type": "alias", "alias": alias, "also_claimed_by": others})
+        for alias, claimants in sorted(shared_names.items()):
+            conflicts.append({"type": "alias", "alias": alias, "also_claimed_by": claimants})
         doc = {
             "id": anchor.id,
             "name": anchor.name,

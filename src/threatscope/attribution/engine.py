@@ -109,9 +109,9 @@ def attribute(
         )
     shares: dict[str, float] = defaultdict(float)
     for position, actor_index in enumerate(index):
-        nexus = actors[int(actor_index)].nexus
-        if nexus:
-            shares[nexus] += float(probs[position])
+        actor_nexus = actors[int(actor_index)].nexus
+        if actor_nexus:
+            shares[actor_nexus] += float(probs[position])
     nexus = [
         {"nexus": code, "probability": round(p, 4)}
         for code, p in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -207,7 +207,7 @@ def _reasons(
     actor = mats.profiles.actors[actor_index]
     items = {kind: set(values) for kind, values in actor.items.items()}
     rows = actor_rows(items, mats.profiles, mats.params, mats.vocab, mats.children)
-    found = []
+    found: list[dict[str, Any]] = []
     for kind, item, weight, llr in scores.parts:
         value = float(llr[actor_index])
         if abs(value) < 0.05:

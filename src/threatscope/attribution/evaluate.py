@@ -147,7 +147,7 @@ def _report_cases(mats: Matrices, seed: int, open_set: bool) -> Iterator[Case]:
         new = set(sources[: (len(sources) + 1) // 2])
         # CVEs the new intrusion's sources name are its evidence too ("exploited CVE-...").
         held: dict[str, set[str]] = {"technique": set(), "software": set(), "cve": set()}
-        kept = {kind: set() for kind in KINDS}
+        kept: dict[str, set[str]] = {kind: set() for kind in KINDS}
         for use in actor.uses:
             if use.kind not in held:
                 kept[use.kind].add(use.item)
@@ -228,7 +228,6 @@ def iter_cases(
 
 def _jaccard_rank(case: Case) -> np.ndarray:
     mats = case.mats
-    evidence = np.zeros(0)
     overlap = np.zeros(len(mats.profiles.actors))
     union = np.zeros(len(mats.profiles.actors))
     for kind in ("technique", "software"):

@@ -144,10 +144,10 @@ def _build(db: Analytics) -> Profiles:
 
     technique_ids: dict[str, str] = {}
     technique_names: dict[str, str] = {}
-    for stix_id, attack_id, name in db.attack_techniques():
-        technique_ids[stix_id] = attack_id
-        technique_names[attack_id] = name or attack_id
-    software_names = db.software_names()
+    for stix_id, technique_id, technique_name in db.attack_techniques():
+        technique_ids[stix_id] = technique_id
+        technique_names[technique_id] = technique_name or technique_id
+    software_names = {sid: name or sid for sid, name in db.software_names().items()}
     software_by_name: dict[str, set[str]] = defaultdict(set)
     for norm, object_id in db.software_aliases():
         software_by_name[norm].add(object_id)
@@ -219,8 +219,8 @@ def _build(db: Analytics) -> Profiles:
     _actor_objects(db, member_actor, by_id)
     _incidents(db, member_actor, by_id)
     relationships = {rel["id"]: rel for rel in actor_uses}
-    for actor, links in links_by_actor(db, member_actor).items():
-        for link in links:
+    for actor, cve_links in links_by_actor(db, member_actor).items():
+        for link in cve_links:
             _add_cve(by_id[actor], link, relationships, group_attack_ids, campaigns)
     links = value_links(
         db,

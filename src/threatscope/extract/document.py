@@ -81,7 +81,7 @@ def _technique_mentions(text: str, store: Store | None) -> list[dict[str, Any]]:
     """Explicit ATT&CK ids in the text; the trained model adds the implicit ones."""
     from threatscope.extract.techniques_text import explicit_ids
 
-    names: dict[str, str] = {}
+    names: dict[str, str | None] = {}
     if store is not None:
         names = store.attack_technique_names()
     # Without ATT&CK in the knowledge base every well-formed id is taken at its word.
@@ -187,7 +187,7 @@ def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, 
     refs: list[str] = []
     for ioc in extraction.iocs:
         if ioc.type == "cve":
-            vulnerability = {
+            vulnerability: dict[str, Any] = {
                 "type": "vulnerability",
                 "spec_version": "2.1",
                 "id": vulnerability_id(ioc.value),
@@ -202,7 +202,7 @@ def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, 
         pattern = stix_pattern(ioc)
         if pattern is None:
             continue
-        indicator = {
+        indicator: dict[str, Any] = {
             "type": "indicator",
             "spec_version": "2.1",
             "id": _id("indicator", key, pattern),
@@ -225,7 +225,7 @@ def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, 
     for kind in ("malware", "tools"):
         for software in extraction.entities.get(kind, ()):
             if software["id"].startswith("misp-galaxy:"):
-                stub = {
+                stub: dict[str, Any] = {
                     "type": "malware" if kind == "malware" else "tool",
                     "spec_version": "2.1",
                     "id": _id(
@@ -244,7 +244,7 @@ def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, 
                 refs.append(software["id"])
     report_id = _id("report", key)
     if not refs:  # a report must reference something: say that nothing was found
-        note = {
+        note: dict[str, Any] = {
             "type": "note",
             "spec_version": "2.1",
             "id": _id("note", key),

@@ -100,7 +100,8 @@ def _kb_entries(store: Store) -> tuple[list[Entry], dict[str, Entry]]:
     ]
     software: dict[str, Entry] = {}
     for alias, object_id, name, kind in store.gazetteer_software_names():
-        entry = Entry(kind, object_id, name, alias)
+        # STIX requires a name, but a store may hold a nameless object: its alias names it.
+        entry = Entry(kind, object_id, name or alias, alias)
         entries.append(entry)
         software.setdefault(normalise_name(alias), entry)
     return entries, software
@@ -109,7 +110,7 @@ def _kb_entries(store: Store) -> tuple[list[Entry], dict[str, Entry]]:
 @dataclass
 class _Cluster:
     names: list[str]
-    kind: str | None  # the galaxy's kind; None when the galaxy does not say
+    kind: str  # malware or tool: the galaxy's, else the cluster's own stated type
     typed: bool  # the kind comes from a catalogue that applies ATT&CK's definitions (Tidal)
 
 
@@ -154,7 +155,7 @@ def _galaxy_entries(software: dict[str, Entry]) -> list[Entry]:
         by_key[key].append(cluster)
         if known is not None:
             display[key] = known
-    entries = []
+    entries: list[Entry] = []
     for key, members in by_key.items():
         known = display.get(key)
         kind = known.kind if known else _galaxy_kind(members)
@@ -169,7 +170,7 @@ def _galaxy_kind(members: list[_Cluster]) -> str:
     if len(typed) == 1:
         return typed.pop()
     kinds = {c.kind for c in members}
-    return kinds.pop() if len(kinds) == 1 else "malware"  # type: ignore[return-value]
+    return kinds.pop() if len(kinds) == 1 else "malware"
 
 
 def _country_entries() -> list[Entry]:
@@ -252,9 +253,9 @@ def _cache_key(store: Store | None) -> str:
     for file, _ in _GALAXIES:
         info = _galaxy_path(file).stat()
         digest.update(f"|{file} {info.st_size} {info.st_mtime_ns}".encode())
-    package = Path(__file__).resolve().parent.parent
+    package_dir = Path(__file__).resolve().parent.parent
     for source in _SOURCES:
-        digest.update(source.encode() + (package / source).read_bytes())
+        digest.update(source.encode() + (package_dir / source).read_bytes())
     if store is not None:
         for rows in (
             store.gazetteer_actor_names(),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -185,6 +186,14 @@ _CIDR_BEFORE_DOT = re.compile(r"/\d{1,2}\.")
 _TAIL_RUN = re.compile("[^\\s<>\"'`\u201c\u201d\u2018\u2019]*")
 _TRAILING = ".,;:!?'\")]}>*`\u201c\u201d\u2018\u2019"
 _TRAILING_RUN = re.compile(f"[{re.escape(_TRAILING)}]*")
+
+
+def _run_end(run: re.Pattern[str], text: str, pos: int, endpos: int = sys.maxsize) -> int:
+    """Where a run of `run` from `pos` ends; the run patterns above (_TOKEN_END, _TAIL_RUN,
+    _TRAILING_RUN) also match the empty string, so they match at every position."""
+    match = run.match(text, pos, endpos)
+    assert match is not None
+    return match.end()
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 
 
@@ -326,13 +335,13 @@ def _token(text: str, at: int, floor: int) -> tuple[int, int]:
             word = _SPACED_PREFIX.search(text, max(floor, start - 5), start)
             if word is not None:
                 start = word.start()
-    end = _TOKEN_END.match(text, at).end()
+    end = _run_end(_TOKEN_END, text, at)
     for _ in range(4):  # "bad [at] evil [dot] com"
         if not text.startswith(" ", end):
             break
         if text[end - 1] not in ")]}" and not text.startswith(("[", "(", "{"), end + 1):
             break
-        end = _TOKEN_END.match(text, end + 1).end()
+        end = _run_end(_TOKEN_END, text, end + 1)
     return start, end
 
 
@@ -349,7 +358,7 @@ class _TailEnds:
 
     def end(self, pos: int) -> int:
         if not self._from <= pos <= self._to:
-            self._from, self._to = pos, _TAIL_RUN.match(self._text, pos).end()
+            self._from, self._to = pos, _run_end(_TAIL_RUN, self._text, pos)
         return self._to
 
 
@@ -381,6 +390,7 @@ def _scan(text: str, start: int, end: int, found: list[Ioc], tails: _TailEnds) -
         kind = match.lastgroup
     if kind == "tail":  # the host group closed last; the tail is part of that alternative
         kind = "host"
+    assert kind is not None  # every alternative of _SCANNER is a named group
     return max(_HANDLERS[kind](text, match, found), match.start() + 1)
 
 
@@ -524,7 +534,7 @@ def _on_host(
     # The trimmed path keeps a character after its first "/" exactly when one of them is not
     # trailing punctuation: trimming stops at the first such character from the end.
     slash = text.find("/", tail_start, tail_end) if tail_start >= 0 else -1
-    has_path = slash >= 0 and _TRAILING_RUN.match(text, slash + 1, tail_end).end() < tail_end
+    has_path = slash >= 0 and _run_end(_TRAILING_RUN, text, slash + 1, tail_end) < tail_end
     host = _host(text, start, host_end, in_url=has_path)
     if host is None:
         return host_end  # the tail may hold an indicator of its own

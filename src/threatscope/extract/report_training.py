@@ -175,7 +175,7 @@ def _cross_validate(
     """Each report predicted by a decider fitted without its fold, at its source's level."""
     result: dict[str, Any] = {}
     for source, level in level_of_source.items():
-        rows = []
+        rows: list[dict[str, Any]] = []
         for fold in range(FOLDS):
             train = [r for r in by_level[level] if folds[r.group] != fold]
             decider = fit_decider(train, classes, level, seed) if train else None

@@ -22,6 +22,7 @@ Two ways a technique is found:
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,9 +116,11 @@ class TechniqueModel:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
         query = self.vectorizer.transform(sentences)
         scores = np.zeros((len(sentences), len(self.classes)), dtype=np.float32)
-        if self.examples is not None and self.linear_weight < 1.0:
+        # `examples` and `class_starts` are set together (both None when the part is off).
+        starts = self.class_starts
+        if self.examples is not None and starts is not None and self.linear_weight < 1.0:
             sims = (query @ self.examples.T).toarray()
-            nearest = np.maximum.reduceat(sims, self.class_starts, axis=1)
+            nearest = np.maximum.reduceat(sims, starts, axis=1)
             if self.gate is not None:
                 nearest *= self.gate.predict_proba(query)[:, 1:2]
             scores += (1.0 - self.linear_weight) * nearest
@@ -186,7 +189,9 @@ def _report_level(
     text: str, model: TechniqueModel, threshold: float | None, level: str
 ) -> list[TechniqueMatch]:
     """Explicit ids (confidence 1) and what the deciders find, each with its best sentences."""
-    levels = [lv for lv in ("exact", "parent") if level in (lv, "both") and lv in model.deciders]
+    levels: list[str] = [
+        lv for lv in ("exact", "parent") if level in (lv, "both") and lv in model.deciders
+    ]
     if not levels:  # a model trained on one level's data answers for both
         levels = list(model.deciders)
     spans = list(split_sentences(text))
@@ -277,7 +282,7 @@ def model_file(path: Path | str | None = None) -> Path:
     return path
 
 
-def load_model(path: Path | str | None = None) -> TechniqueModel:
+def load_model(path: str | os.PathLike[str] | None = None) -> TechniqueModel:
     """Read a model written by `save_model`; a missing or foreign file is a ConfigError."""
     import joblib
 

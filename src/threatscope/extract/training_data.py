@@ -191,7 +191,7 @@ def annoctr_documents(data_dir: Path, split: str) -> list[AnnoctrDocument]:
 
 def annoctr_examples(docs: Iterable[AnnoctrDocument], catalog: TechniqueCatalog) -> list[Example]:
     """Every sentence of the reports: labelled with the technique mentioned in it, else none."""
-    examples = []
+    examples: list[Example] = []
     for doc in docs:
         group = f"annoctr:{doc.name}"
         for start, end, sentence in split_sentences(doc.text):

@@ -110,7 +110,7 @@ def source_dates(db: Analytics) -> dict[str, SourceDates]:
             info.after_export = [_date(day) for day in reversed(latest_first)]
         last = db.source_day_at(source, early, beyond)
         first = db.source_first_day(source, early)
-        info.first_valid = _date(first) if last is not None else None
+        info.first_valid = _date(first) if first is not None and last is not None else None
         info.last_valid = _date(last) if last is not None else None
     return found
 

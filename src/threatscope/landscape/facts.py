@@ -33,7 +33,7 @@ def facts_of(
 ) -> IncidentFacts:
     """`techniques` maps ATT&CK names and ids (casefolded) to ids, so "Phishing" and "T1566"
     count as one technique; values it does not know are kept as written."""
-    initiators = []
+    initiators: list[tuple[str, str | None, str | None]] = []
     labels: list[tuple[str, str]] = []
     for entry in incident.get("x_threatscope_initiators") or ():
         if not isinstance(entry, dict):
@@ -49,12 +49,14 @@ def facts_of(
                 entry.get("actor_ref") or None,
             )
         )
-    victims = []
+    victims: list[tuple[int, str | None, str | None]] = []
     for number, entry in enumerate(incident.get("x_threatscope_victims") or ()):
         if not isinstance(entry, dict):
             continue
         country = entry.get("country") or None
-        sectors = [s for s in entry.get("sectors") or () if isinstance(s, str)] or [None]
+        # A victim without a sector still counts once, under no sector.
+        sectors: list[str | None] = [s for s in entry.get("sectors") or () if isinstance(s, str)]
+        sectors = sectors or [None]
         victims.extend((number, country, sector) for sector in sectors)
         labels.extend(("unmapped-sector", s) for s in entry.get("unmapped_sectors") or ())
         raw = entry.get("raw_country")

@@ -97,8 +97,9 @@ def victim_filter(filters: Filters) -> VictimFilter:
     if filters.victim_region:
         countries = set(region_members(filters.victim_region))
     if filters.victim_country:
-        iso = to_iso2(filters.victim_country)
-        countries = {iso} if countries is None else countries & {iso}
+        # A country we cannot map lets no victim pass.
+        named = {iso} if (iso := to_iso2(filters.victim_country)) else set()
+        countries = named if countries is None else countries & named
     ordered = None if countries is None else tuple(sorted(c for c in countries if c))
     return VictimFilter(within, ordered)
 

@@ -31,10 +31,11 @@ def compare_shares(k_now: float, n_now: float, k_before: float, n_before: float)
     window is empty). Fractional counts are rounded: the test needs whole incidents."""
     if n_now <= 0 or n_before <= 0:
         return None
+    import numpy as np
     from scipy import stats
 
     a, c = round(k_now), round(k_before)
-    table = [[a, max(0, round(n_now) - a)], [c, max(0, round(n_before) - c)]]
+    table = np.array([[a, max(0, round(n_now) - a)], [c, max(0, round(n_before) - c)]])
     return float(stats.fisher_exact(table).pvalue)
 
 

@@ -133,7 +133,7 @@ def stored_markings(db: Analytics) -> dict[str, int]:
             levels.setdefault(definition["id"], "clear" if level == "white" else level)
     counts: dict[str, int] = {}
     for ref, count in db.marking_ref_counts():
-        level = levels.get(ref)
+        level = levels.get(ref) if ref is not None else None
         if level in LEVELS:
             counts[level] = counts.get(level, 0) + count
     return counts

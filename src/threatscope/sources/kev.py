@@ -93,7 +93,8 @@ def kev_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
             "spec_version": "2.1",
             "id": vulnerability_id(cve),
             "created": created,
-            "modified": max(released, created, key=normalise_timestamp),
+            # Both are valid timestamps (checked above), so neither normalises to None.
+            "modified": max(released, created, key=lambda stamp: normalise_timestamp(stamp) or ""),
             "created_by_ref": CISA_IDENTITY,
             "name": cve,
             "external_references": [

@@ -413,7 +413,8 @@ def _record(
             )
         )
     scheme = columns.get("sector_scheme", "stix")
-    victim_countries = row.many("victim_country") or [None]
+    # No country column still gives one victim, of unknown country.
+    victim_countries: list[str | None] = list(row.many("victim_country")) or [None]
     victims = [
         victim(row.one("victim"), country, row.many("sector"), scheme)
         for country in victim_countries

@@ -138,7 +138,9 @@ class PostgresStore(PostgresActorQueries, PostgresDocumentQueries):
     def _connect(self) -> psycopg.Connection[Any]:
         try:
             # An unreachable host fails in seconds instead of hanging the command.
-            timeout = {} if "connect_timeout" in _settings(self._url) else {"connect_timeout": 10}
+            timeout: dict[str, Any] = (
+                {} if "connect_timeout" in _settings(self._url) else {"connect_timeout": 10}
+            )
             conn = psycopg.connect(self._url, autocommit=True, **timeout)
         except psycopg.Error as exc:
             reason = _reason(exc, self._url)

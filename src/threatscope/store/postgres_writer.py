@@ -306,7 +306,9 @@ class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
         conn = self._conn
         for table in ("actors", "actor_members", "actor_lookup"):
             conn.execute(f"DELETE FROM {table}")
-        actor_rows, member_rows, lookup_rows = [], [], []
+        actor_rows: list[tuple[str, str, str | None, str]] = []
+        member_rows: list[tuple[str, str, str]] = []  # object id, actor id, source
+        lookup_rows: list[tuple[str, str]] = []  # normalised name, actor id
         for actor in actors:
             actor_rows.append((actor.id, actor.name, actor.nexus, _dumps(actor.doc)))
             member_rows.extend((object_id, actor.id, source) for object_id, source in actor.members)
@@ -374,7 +376,10 @@ class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
         return count
 
     def _copy_facts(self, batch: list[IncidentFacts], offset: int) -> int:
-        rows, initiators, victims, labels = [], [], [], []
+        rows: list[tuple[int, str, int | None, str]] = []
+        initiators: list[tuple[Any, ...]] = []  # number, day, then an IncidentFacts tuple
+        victims: list[tuple[Any, ...]] = []
+        labels: list[tuple[Any, ...]] = []
         for number, item in enumerate(batch, start=offset + 1):
             rows.append((number, item.incident_id, item.day, item.source))
             initiators.extend((number, item.day, *i) for i in item.initiators)

@@ -315,7 +315,8 @@ class SQLiteStore(SQLiteAnalytics):
     def iter_stored(
         self, types: Sequence[str] | None = None, include_revoked: bool = False
     ) -> Iterator[StoredObject]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str] = []
         if types:
             clauses.append(f"type IN ({','.join('?' * len(types))})")
             params.extend(types)
@@ -622,7 +623,10 @@ class SQLiteWriter(SQLiteAnalytics):
         return count
 
     def _insert_facts(self, batch: list[IncidentFacts], offset: int) -> int:
-        rows, initiators, victims, labels = [], [], [], []
+        rows: list[tuple[int, str, int | None, str]] = []
+        initiators: list[tuple[Any, ...]] = []  # number, day, then an IncidentFacts tuple
+        victims: list[tuple[Any, ...]] = []
+        labels: list[tuple[Any, ...]] = []
         for number, item in enumerate(batch, start=offset + 1):
             rows.append((number, item.incident_id, item.day, item.source))
             initiators.extend((number, item.day, *i) for i in item.initiators)
@@ -650,7 +654,9 @@ class SQLiteWriter(SQLiteAnalytics):
         conn = self._conn
         for table in ("actors", "actor_members", "actor_lookup"):
             conn.execute(f"DELETE FROM {table}")
-        actor_rows, member_rows, lookup_rows = [], [], []
+        actor_rows: list[tuple[str, str, str | None, str]] = []
+        member_rows: list[tuple[str, str, str]] = []  # object id, actor id, source
+        lookup_rows: list[tuple[str, str]] = []  # normalised name, actor id
         for actor in actors:
             actor_rows.append((actor.id, actor.name, actor.nexus, _dumps(actor.doc)))
             member_rows.extend((object_id, actor.id, source) for object_id, source in actor.members)
