@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -252,7 +252,7 @@ def import_(
             out.print(f"  row {row['row']}: {row['reason']}", markup=False, highlight=False)
 
 
-def _print_incident_summary(summary: dict[str, Any]) -> None:
+def _print_incident_summary(summary: Mapping[str, Any]) -> None:
     out.print(f"{summary['incidents']} incidents, {summary['undated']} without a date")
     for key, title in (
         ("unmapped_sectors", "Unmapped sector values"),
