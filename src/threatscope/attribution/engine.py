@@ -20,8 +20,9 @@ from threatscope.attribution.score import (
     unprofiled,
 )
 from threatscope.countries import country_name
+from threatscope.nexus import nexus_label
 
-__all__ = ["attribute", "estimative", "matrices_for", "nexus_label", "rank"]
+__all__ = ["attribute", "estimative", "matrices_for", "rank"]
 
 # ICD-203 expressions of likelihood, upper bounds of each band.
 _ESTIMATIVE = (
@@ -53,10 +54,6 @@ def estimative(probability: float) -> str:
         if probability < bound:
             return term
     return _ESTIMATIVE[-1][1]
-
-
-def nexus_label(code: str) -> str:
-    return f"{country_name(code)}-nexus"
 
 
 def matrices_for(store: Any) -> Matrices:

@@ -16,12 +16,12 @@ import hashlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from threatscope.actors.cves import CveLink, links_by_actor, origin_name, ransomware_cves
 from threatscope.attribution.infrastructure import value_links
 from threatscope.countries import to_iso2
+from threatscope.days import date_of
 from threatscope.store.queries import Analytics
 from threatscope.taxonomy import sectors
 
@@ -29,7 +29,6 @@ __all__ = ["KINDS", "ActorProfile", "Profiles", "Use", "build_profiles", "clear_
 
 KINDS = ("technique", "software", "cve", "ioc", "sector", "country")
 _ACTOR_TYPES = ("intrusion-set", "threat-actor")
-_EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -121,15 +120,6 @@ def _citations(rel: dict[str, Any]) -> frozenset[str]:
         for ref in rel.get("external_references") or ()
         if isinstance(ref, dict) and ref.get("source_name")
     )
-
-
-def _map_sector(value: str) -> tuple[str, ...]:
-    taxonomy = sectors()
-    for scheme in ("cfr", "stix", "eurepoc"):
-        mapped = taxonomy.map(scheme, value)
-        if mapped:
-            return mapped
-    return ()
 
 
 def _build(db: Analytics) -> Profiles:
@@ -297,7 +287,7 @@ def _actor_objects(
         label = "MISP galaxy" if source == "misp-galaxy" else source
         for value in obj.get("x_threatscope_target_sectors") or ():
             if isinstance(value, str):
-                for sector in _map_sector(value):
+                for sector in sectors().victim_sectors(value):
                     profile.items["sector"][sector].add(label)
         for value in obj.get("x_threatscope_target_countries") or ():
             iso = to_iso2(value) if isinstance(value, str) else None
@@ -335,7 +325,6 @@ def _incidents(db: Analytics, member_actor: dict[str, str], by_id: dict[str, Act
                 by_id[actor].items["sector"][sector].add("incidents")
     for fact, day in days.items():
         if day is not None:
-            when = _EPOCH.toordinal() + day
-            year = date.fromordinal(when)
+            year = date_of(day)
             for actor in facts[fact]:
                 by_id[actor].years.append(year.year + (year.month - 0.5) / 12)

@@ -13,7 +13,6 @@ replaces the richer version KEV or ATT&CK brought, whichever arrives first.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from threatscope.extract.patterns import stix_pattern
 from threatscope.extract.stated_nexus import stated_nexus
 from threatscope.extract.techniques import TechniqueModel, extract_techniques
 from threatscope.extract.text import read_report
+from threatscope.ids import TECHNIQUE_ID
 from threatscope.names import normalise_name
 from threatscope.sources.kev import vulnerability_id
 from threatscope.store.base import Store
@@ -34,7 +34,6 @@ __all__ = ["Extraction", "extract_file", "extract_text", "extraction_bundle"]
 
 _NAMESPACE = uuid.UUID("0b1e5b7a-5e0f-4d0c-9a8e-7c2f4e1d9b63")
 _EPOCH = "1970-01-01T00:00:00.000Z"
-_ATTACK_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
 
 
 @dataclass
@@ -85,7 +84,7 @@ def _technique_mentions(text: str, store: Store | None) -> list[dict[str, Any]]:
     if store is not None:
         names = store.attack_technique_names()
     # Without ATT&CK in the knowledge base every well-formed id is taken at its word.
-    known = names or set(_ATTACK_ID.findall(text))
+    known = names or set(TECHNIQUE_ID.findall(text))
     found: dict[str, dict[str, Any]] = {}
     for start, end, attack_id in explicit_ids(text, known):
         entry = found.setdefault(
