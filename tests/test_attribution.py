@@ -22,7 +22,7 @@ from threatscope.attribution import (
 from threatscope.attribution.engine import matrices_for
 from threatscope.attribution.evaluate import evaluate_attribution
 from threatscope.attribution.evidence import resolve
-from threatscope.attribution.score import build_matrices, score, unprofiled
+from threatscope.attribution.score import Params, build_matrices, score, unprofiled
 from threatscope.attribution.victims import victim_countries
 from threatscope.errors import ConfigError
 from threatscope.ingest import run_import
@@ -297,3 +297,36 @@ def test_software_no_actor_holds_cannot_tell_actors_apart(kb: SQLiteStore) -> No
         scores.assessable & (mats.n["software"] > 0)
     ]
     assert np.ptp(before) > 1.0  # unlevelled, large profiles paid more for the same miss
+
+
+def test_attribute_takes_its_parameters_and_leaves_the_shared_matrices_alone(
+    kb: SQLiteStore,
+) -> None:
+    """A tuning run passes each setting it tries; none of them may become what later callers
+    score with (bench/tune_*.py used to write the engine's private cache)."""
+    evidence = make_evidence(
+        software=["ShadowPad"], sectors=["semiconductors"], victim_countries=["Taiwan"]
+    )
+    default = attribute(kb, evidence)
+    shared = matrices_for(kb)
+    software_heavy = replace(Params(), weight={**Params().weight, "software": 4.0})
+
+    tuned = attribute(kb, evidence, params=software_heavy)
+
+    assert tuned["candidates"] != default["candidates"]
+    assert matrices_for(kb) is shared
+    assert shared.params == Params()
+    assert attribute(kb, evidence) == default
+    assert matrices_for(kb, Params()) is shared  # the defaults, spelled out, are the shared ones
+    with pytest.raises(ValueError, match="matrices or params, not both"):
+        attribute(kb, evidence, matrices=shared, params=software_heavy)
+
+
+def test_evaluation_takes_its_parameters(kb: SQLiteStore) -> None:
+    software_heavy = replace(Params(), weight={**Params().weight, "software": 4.0})
+    default = evaluate_attribution(kb, "attack-campaigns")
+    tuned = evaluate_attribution(kb, "attack-campaigns", params=software_heavy)
+    assert tuned["brier_multiclass"] != default["brier_multiclass"]
+    assert evaluate_attribution(kb, "attack-campaigns")["brier_multiclass"] == (
+        default["brier_multiclass"]
+    )
