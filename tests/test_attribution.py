@@ -330,3 +330,26 @@ def test_evaluation_takes_its_parameters(kb: SQLiteStore) -> None:
     assert evaluate_attribution(kb, "attack-campaigns")["brier_multiclass"] == (
         default["brier_multiclass"]
     )
+
+
+def test_evidence_reads_a_victim_sector_as_the_profiles_do(kb: SQLiteStore) -> None:
+    """Each MISP actor's victim sectors, read as evidence, are the sectors its profile holds from
+    the galaxy: the two paths map a spelling through one function (`victim_sectors`)."""
+    profiles = build_profiles(kb)
+    from_galaxy: dict[str, set[str]] = {}
+    spellings: set[str] = set()
+    for obj, source in kb.actor_object_docs():
+        actor = profiles.member_actor.get(obj["id"])
+        values = [v for v in obj.get("x_threatscope_target_sectors") or () if isinstance(v, str)]
+        if source != "misp-galaxy" or actor is None or not values:
+            continue
+        spellings.update(values)
+        read = resolve(make_evidence(sectors=values), profiles).items["sector"]
+        from_galaxy.setdefault(actor, set()).update(read)
+    held = {
+        actor.id: {s for s, labels in actor.items["sector"].items() if "MISP galaxy" in labels}
+        for actor in profiles.actors
+        if actor.id in from_galaxy
+    }
+    assert held == from_galaxy
+    assert len(from_galaxy) > 100 and len(spellings) > 20
