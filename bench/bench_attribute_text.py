@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -28,15 +27,15 @@ from threatscope.attribution.evidence import evidence_from_summary, resolve
 from threatscope.attribution.masked_eval import without_report
 from threatscope.attribution.score import score
 from threatscope.extract.document import extract_file
+from threatscope.ids import GROUP_URL
 from threatscope.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("THREATSCOPE_DATA", ROOT.parent / "shared" / "data"))
-_GROUP = re.compile(r"attack\.mitre\.org/groups/(G\d{4})")
 
 
 def truth_groups(links: Path) -> set[str]:
-    counts = Counter(m.group(1) for m in _GROUP.finditer(links.read_text("utf-8")))
+    counts = Counter(m.group(1) for m in GROUP_URL.finditer(links.read_text("utf-8")))
     if not counts:
         return set()
     top = max(counts.values())

@@ -27,6 +27,7 @@ from typing import Any
 
 from threatscope.attribution import Evidence, attribute, make_evidence
 from threatscope.attribution.calibrate import Calibration
+from threatscope.attribution.score import Matrices
 from threatscope.ingest import run_import
 from threatscope.sources.eurepoc import load_eurepoc
 from threatscope.store import open_store
@@ -96,15 +97,19 @@ def load_cases(csv: Path, split: str) -> list[tuple[str, Evidence]]:
 
 
 def measure(
-    store: Any, cases: list[tuple[str, Evidence]], calibration: Calibration | None = None
+    store: Any,
+    cases: list[tuple[str, Evidence]],
+    calibration: Calibration | None = None,
+    matrices: Matrices | None = None,
 ) -> dict[str, Any]:
+    """`matrices`: score against these (a tuning run's setting) instead of the default ones."""
     truth_counts = Counter(truth for truth, _ in cases)
     majority, majority_n = truth_counts.most_common(1)[0]
     began = time.perf_counter()
     right = brier = 0.0
     confident = confident_right = 0
     for truth, evidence in cases:
-        result = attribute(store, evidence, top=1, calibration=calibration)
+        result = attribute(store, evidence, top=1, calibration=calibration, matrices=matrices)
         probabilities = {row["nexus"]: row["probability"] for row in result["nexus"]}
         top = max(probabilities, key=probabilities.get) if probabilities else None
         right += top == truth

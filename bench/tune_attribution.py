@@ -16,11 +16,9 @@ import itertools
 from dataclasses import replace
 from pathlib import Path
 
-from threatscope.attribution import engine
 from threatscope.attribution.calibrate import Calibration, save_calibration
 from threatscope.attribution.evaluate import evaluate_attribution, fit_calibration
-from threatscope.attribution.profiles import build_profiles
-from threatscope.attribution.score import Params, build_matrices
+from threatscope.attribution.score import Params
 from threatscope.store import open_store
 
 TUNING_SEEDS = (1002, 1003, 1004)
@@ -58,20 +56,17 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     store = open_store(args.db, create=False)
-    profiles = build_profiles(store)
     results = []
     grids = {"mu": MU_GRID, "weight": WEIGHT_GRID, "cve": CVE_GRID}
     for setting in grids[args.grid]:
         base = Params()
         params = replace(base, **{key: {**getattr(base, key), **v} for key, v in setting.items()})
-        engine._MATRICES.clear()
-        engine._MATRICES[id(profiles)] = (profiles, build_matrices(profiles, params))
-        fitted = fit_calibration(store, write=False)
+        fitted = fit_calibration(store, write=False, params=params)
         calibration = Calibration(
             fitted["temperature"], fitted["unknown_logit"], fitted, fitted["size_exponent"]
         )
         metrics = evaluate_attribution(
-            store, "attack-reports", TUNING_SEEDS, calibration=calibration
+            store, "attack-reports", TUNING_SEEDS, calibration=calibration, params=params
         )
         results.append((metrics["brier_multiclass"], setting, calibration))
         print(

@@ -22,11 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_infer_nexus import DATA, knowledge_base, load_cases, measure
-from threatscope.attribution import engine
 from threatscope.attribution.calibrate import Calibration
+from threatscope.attribution.engine import matrices_for
 from threatscope.attribution.evaluate import fit_calibration
-from threatscope.attribution.profiles import build_profiles
-from threatscope.attribution.score import Params, build_matrices
+from threatscope.attribution.score import Params
 
 CSV = DATA / "incidents/eurepoc-1.1/EuRepoC_Global_Database_1.1.csv"
 
@@ -38,7 +37,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = knowledge_base(args.db or Path(tmp) / "kb.db", fresh=args.db is None)
         cases = load_cases(CSV, "tune")
-        profiles = build_profiles(store)
         results = []
         for nexus_scale, victimology in itertools.product((None, 1.0, 3.0, 10.0), (0.5, 1.0, 1.5)):
             base = Params()
@@ -47,13 +45,11 @@ def main() -> None:
                 nexus_scale=nexus_scale,
                 weight={**base.weight, "sector": victimology, "country": victimology},
             )
-            engine._MATRICES.clear()
-            engine._MATRICES[id(profiles)] = (profiles, build_matrices(profiles, params))
-            fitted = fit_calibration(store, write=False)
+            fitted = fit_calibration(store, write=False, params=params)
             calibration = Calibration(
                 fitted["temperature"], fitted["unknown_logit"], fitted, fitted["size_exponent"]
             )
-            result = measure(store, cases, calibration)
+            result = measure(store, cases, calibration, matrices_for(store, params))
             results.append((result["brier"], nexus_scale, victimology))
             print(
                 f"nexus_scale {nexus_scale!s:>5} victimology weight {victimology}:"

@@ -23,7 +23,7 @@ from threatscope.attribution import (
 from threatscope.attribution.engine import matrices_for
 from threatscope.attribution.evaluate import evaluate_attribution
 from threatscope.attribution.evidence import resolve
-from threatscope.attribution.score import build_matrices, score, unprofiled
+from threatscope.attribution.score import Params, build_matrices, score, unprofiled
 from threatscope.attribution.victims import victim_countries
 from threatscope.errors import ConfigError
 from threatscope.ingest import run_import
@@ -302,3 +302,59 @@ def test_software_no_actor_holds_cannot_tell_actors_apart(kb: SQLiteStore) -> No
         scores.assessable & (mats.n["software"] > 0)
     ]
     assert np.ptp(before) > 1.0  # unlevelled, large profiles paid more for the same miss
+
+
+def test_attribute_takes_its_parameters_and_leaves_the_shared_matrices_alone(
+    kb: SQLiteStore,
+) -> None:
+    """A tuning run passes each setting it tries; none of them may become what later callers
+    score with (bench/tune_*.py used to write the engine's private cache)."""
+    evidence = make_evidence(
+        software=["ShadowPad"], sectors=["semiconductors"], victim_countries=["Taiwan"]
+    )
+    default = attribute(kb, evidence)
+    shared = matrices_for(kb)
+    software_heavy = replace(Params(), weight={**Params().weight, "software": 4.0})
+
+    tuned = attribute(kb, evidence, params=software_heavy)
+
+    assert tuned["candidates"] != default["candidates"]
+    assert matrices_for(kb) is shared
+    assert shared.params == Params()
+    assert attribute(kb, evidence) == default
+    assert matrices_for(kb, Params()) is shared  # the defaults, spelled out, are the shared ones
+    with pytest.raises(ValueError, match="matrices or params, not both"):
+        attribute(kb, evidence, matrices=shared, params=software_heavy)
+
+
+def test_evaluation_takes_its_parameters(kb: SQLiteStore) -> None:
+    software_heavy = replace(Params(), weight={**Params().weight, "software": 4.0})
+    default = evaluate_attribution(kb, "attack-campaigns")
+    tuned = evaluate_attribution(kb, "attack-campaigns", params=software_heavy)
+    assert tuned["brier_multiclass"] != default["brier_multiclass"]
+    assert evaluate_attribution(kb, "attack-campaigns")["brier_multiclass"] == (
+        default["brier_multiclass"]
+    )
+
+
+def test_evidence_reads_a_victim_sector_as_the_profiles_do(kb: SQLiteStore) -> None:
+    """Each MISP actor's victim sectors, read as evidence, are the sectors its profile holds from
+    the galaxy: the two paths map a spelling through one function (`victim_sectors`)."""
+    profiles = build_profiles(kb)
+    from_galaxy: dict[str, set[str]] = {}
+    spellings: set[str] = set()
+    for obj, source in kb.actor_object_docs():
+        actor = profiles.member_actor.get(obj["id"])
+        values = [v for v in obj.get("x_threatscope_target_sectors") or () if isinstance(v, str)]
+        if source != "misp-galaxy" or actor is None or not values:
+            continue
+        spellings.update(values)
+        read = resolve(make_evidence(sectors=values), profiles).items["sector"]
+        from_galaxy.setdefault(actor, set()).update(read)
+    held = {
+        actor.id: {s for s, labels in actor.items["sector"].items() if "MISP galaxy" in labels}
+        for actor in profiles.actors
+        if actor.id in from_galaxy
+    }
+    assert held == from_galaxy
+    assert len(from_galaxy) > 100 and len(spellings) > 20

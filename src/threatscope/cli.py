@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from threatscope import __version__
 from threatscope.actors import join_member, split_member
+from threatscope.cli_options import LandscapeFilters, MinNOption, landscape_filters
 from threatscope.config import default_db_location, shared_data_dir
 from threatscope.console import SafeConsole, clean, literal, styled
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
@@ -529,72 +530,11 @@ def export_stix(
 # -- landscape -------------------------------------------------------------------------------
 
 
-SectorOption = Annotated[
-    str | None,
-    typer.Option(
-        "--sector",
-        help="Victim sector id or label (sub-sectors included), e.g. technology; see `sectors`.",
-    ),
-]
-RegionOption = Annotated[
-    str | None,
-    typer.Option(
-        "--victim-region",
-        help="Continent, UN sub-region or group (EU, NATO, Five Eyes, APAC, Middle East…);"
-        " see `regions`.",
-    ),
-]
-CountryOption = Annotated[
-    str | None, typer.Option("--victim-country", help="Victim country (any spelling or ISO code).")
-]
-CategoryOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--actor-category",
-        help="state, state-affiliated, criminal, hacktivist or unknown; repeatable "
-        "(default: state and state-affiliated).",
-    ),
-]
-CountOption = Annotated[
-    str,
-    typer.Option(
-        "--count",
-        help="any: an incident counts under each of its nexuses; fractional: 1/k under each.",
-    ),
-]
-EndingOption = Annotated[
-    str | None,
-    typer.Option("--ending", help="Last day of the window (default: latest 31 March in the data)."),
-]
-MonthsOption = Annotated[int, typer.Option("--months", help="Window length in months.")]
-SourceOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--source",
-        help="Only incidents from this source (eurepoc, or a mapping's `source =`); repeatable.",
-    ),
-]
-WindowOption = Annotated[
-    str | None,
-    typer.Option("--window", help="Explicit window START..END (YYYY-MM-DD..YYYY-MM-DD)."),
-]
-MinNOption = Annotated[
-    int,
-    typer.Option("--min-n", help="Below this many incidents, warn and write no headline."),
-]
-
-
 @app.command("landscape")
+@landscape_filters
 def landscape_(
-    sector: SectorOption = None,
-    victim_region: RegionOption = None,
-    victim_country: CountryOption = None,
-    actor_category: CategoryOption = None,
-    count: CountOption = "any",
-    ending: EndingOption = None,
-    months: MonthsOption = 12,
-    window: WindowOption = None,
-    source: SourceOption = None,
+    *,
+    filters: LandscapeFilters,
     infer_nexus: Annotated[
         bool,
         typer.Option(
@@ -608,15 +548,7 @@ def landscape_(
     """Who attacks whom: nexus shares with 95% intervals, change, trend, sectors, regions."""
     with _kb() as kb, err.status(literal("Computing…"), spinner="dots"):
         result = kb.landscape(
-            sector=sector,
-            victim_region=victim_region,
-            victim_country=victim_country,
-            actor_categories=actor_category,
-            count=count,
-            sources=source,
-            window=window,
-            ending=ending,
-            months=months,
+            **filters.as_kwargs(),
             infer_nexus=infer_nexus,
             min_n=min_n,
         ).as_dict()
@@ -627,22 +559,16 @@ def landscape_(
 
 
 @app.command("report")
+@landscape_filters
 def report_(
+    *,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="HTML file to write (self-contained).")
     ] = Path("report.html"),
     pdf: Annotated[
         bool, typer.Option("--pdf", help="Also print it to PDF (beside it) with Chromium.")
     ] = False,
-    sector: SectorOption = None,
-    victim_region: RegionOption = None,
-    victim_country: CountryOption = None,
-    actor_category: CategoryOption = None,
-    count: CountOption = "any",
-    ending: EndingOption = None,
-    months: MonthsOption = 12,
-    window: WindowOption = None,
-    source: SourceOption = None,
+    filters: LandscapeFilters,
     infer_nexus: Annotated[
         bool,
         typer.Option("--infer-nexus", help="Add unattributed incidents at their inferred nexus."),
@@ -663,15 +589,7 @@ def report_(
             output,
             pdf=pdf,
             tlp=tlp,
-            sector=sector,
-            victim_region=victim_region,
-            victim_country=victim_country,
-            actor_categories=actor_category,
-            count=count,
-            sources=source,
-            window=window,
-            ending=ending,
-            months=months,
+            **filters.as_kwargs(),
             infer_nexus=infer_nexus,
             min_n=min_n,
         ).written

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threatscope.actors.described_nexus import described_nexus
+from threatscope.ids import GROUP_ID
 from threatscope.names import normalise_name, object_aliases
 from threatscope.store.base import StoredObject
 
 __all__ = ["Candidate", "NexusClaim", "candidate_from", "core_name", "own_identifiers"]
 
-_ATTACK_GROUP_ID = re.compile(r"G[0-9]{4}")
 # A last word that only says "a group": Winnti Group is the group called Winnti.
 _GENERIC_LAST_WORD = re.compile(r"^(?P<core>.*\w)[\s_-]+(?:group|team)$", re.IGNORECASE)
 # Who asserted what: the importer, and within a STIX import the producing identity.
@@ -66,7 +66,7 @@ def candidate_from(stored: StoredObject) -> Candidate:
         and isinstance(ref.get("external_id"), str)
     }
     # Vendors cite ATT&CK group ids among their synonyms (MISP lists `G0096` for APT41).
-    attack_ids |= {alias for alias in aliases if _ATTACK_GROUP_ID.fullmatch(alias)}
+    attack_ids |= {alias for alias in aliases if GROUP_ID.fullmatch(alias)}
     return Candidate(
         id=obj["id"],
         name=str(obj.get("name") or obj["id"]),

@@ -40,6 +40,7 @@ from typing import Any
 
 import orjson
 
+from threatscope.ids import CVE_ID, cve_ids_in
 from threatscope.store.base import Writer
 from threatscope.store.queries import Analytics
 
@@ -55,7 +56,6 @@ __all__ = [
     "stored_links",
 ]
 
-CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 _CITATION = re.compile(r"\(Citation: ([^)]+)\)")
 _HOLDER_TYPES = ("intrusion-set", "threat-actor", "campaign")
 _ORIGIN = {"attack": "ATT&CK", "misp-galaxy": "MISP galaxy", "eurepoc": "EuRepoC"}
@@ -75,7 +75,7 @@ class CveLink:
 def _cves(text: Any) -> list[str]:
     if not isinstance(text, str):
         return []
-    return list(dict.fromkeys(m.upper() for m in CVE.findall(text)))
+    return cve_ids_in(text)
 
 
 def origin_name(source: str) -> str:
@@ -189,7 +189,7 @@ def _incident_links(db: Analytics, add: Any) -> None:
         listed = [
             str(c).strip().upper()
             for c in incident.get("x_threatscope_cves") or ()
-            if CVE.fullmatch(str(c).strip())
+            if CVE_ID.fullmatch(str(c).strip())
         ]
         cves = list(dict.fromkeys([*listed, *_cves(incident.get("description"))]))
         feed = next(

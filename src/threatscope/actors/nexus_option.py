@@ -13,10 +13,10 @@ import re
 from threatscope.actors.described_nexus import DEMONYMS
 from threatscope.countries import to_iso2
 from threatscope.errors import ConfigError
+from threatscope.nexus import UNKNOWN
 
 __all__ = ["UNKNOWN", "nexus_code"]
 
-UNKNOWN = "unknown"
 # "China-nexus", "China nexus", "Chinese-based", "Iran-linked": the qualifier adds nothing.
 _QUALIFIER = re.compile(r"[\s_-]+(?:nexus|based|linked|aligned|affiliated|sponsored)$")
 _ACCEPTED = (

@@ -13,6 +13,7 @@ from threatscope.attribution.named import NAMED_LLR, STATED_NEXUS_LLR
 from threatscope.attribution.profiles import Profiles, build_profiles
 from threatscope.attribution.score import (
     Matrices,
+    Params,
     Scores,
     actor_rows,
     build_matrices,
@@ -20,8 +21,9 @@ from threatscope.attribution.score import (
     unprofiled,
 )
 from threatscope.countries import country_name
+from threatscope.nexus import nexus_label
 
-__all__ = ["attribute", "estimative", "matrices_for", "nexus_label", "rank"]
+__all__ = ["attribute", "estimative", "matrices_for", "rank"]
 
 # ICD-203 expressions of likelihood, upper bounds of each band.
 _ESTIMATIVE = (
@@ -55,12 +57,13 @@ def estimative(probability: float) -> str:
     return _ESTIMATIVE[-1][1]
 
 
-def nexus_label(code: str) -> str:
-    return f"{country_name(code)}-nexus"
-
-
-def matrices_for(store: Any) -> Matrices:
+def matrices_for(store: Any, params: Params | None = None) -> Matrices:
+    """The matrices `store`'s profiles score with under `params` (default: the tuned
+    `Params()`). Only the default ones are kept between calls: a tuning run tries many
+    settings, and none of them may leak into the answers given afterwards."""
     profiles = build_profiles(store)
+    if params is not None and params != Params():
+        return build_matrices(profiles, params)
     held = _MATRICES.get(id(profiles))
     if held is None or held[0] is not profiles:
         _MATRICES.clear()
@@ -83,10 +86,15 @@ def attribute(
     top: int = 10,
     calibration: Calibration | None = None,
     matrices: Matrices | None = None,
+    params: Params | None = None,
 ) -> dict[str, Any]:
     """`matrices`: profiles to score against instead of the whole knowledge base's (a
-    leave-out evaluation takes a report's own relationships out first)."""
-    mats = matrices if matrices is not None else matrices_for(store)
+    leave-out evaluation takes a report's own relationships out first). `params`: the model
+    constants to score the knowledge base's profiles with (default: the tuned `Params()`);
+    matrices already carry theirs, so give one or the other."""
+    if matrices is not None and params is not None:
+        raise ValueError("attribute() takes matrices or params, not both")
+    mats = matrices if matrices is not None else matrices_for(store, params)
     resolved = resolve(evidence, mats.profiles)
     scores = score(resolved, mats)
     _add_named(scores, resolved)

@@ -53,7 +53,7 @@ from threatscope.attribution.calibrate import (
 from threatscope.attribution.engine import matrices_for, rank
 from threatscope.attribution.evidence import ResolvedEvidence
 from threatscope.attribution.profiles import KINDS, ActorProfile, Profiles, Use
-from threatscope.attribution.score import Matrices, score
+from threatscope.attribution.score import Matrices, Params, score
 from threatscope.errors import ConfigError
 
 __all__ = ["Case", "evaluate_attribution", "fit_calibration", "items_from", "iter_cases"]
@@ -331,12 +331,14 @@ def evaluate_attribution(
     calibration: Calibration | None = None,
     details: bool = False,
     open_set: bool = False,
+    params: Params | None = None,
 ) -> dict[str, Any]:
     """Metrics of `dataset` (attack-groups | attack-campaigns) with the shipped calibration.
 
     Campaigns are deterministic, so `seeds` only matters for groups. Reporting seeds must differ
     from calibration.FIT_SEEDS (checked). `open_set` takes every OPEN_SET_EVERY-th group out of
-    the knowledge base, as the calibration's fitting cases do (right answer: unknown/other)."""
+    the knowledge base, as the calibration's fitting cases do (right answer: unknown/other).
+    `params`: the model constants to score with (default: the tuned `Params()`)."""
     if dataset != "attack-campaigns":
         if not seeds:
             raise ConfigError("--seeds must be at least 1")
@@ -349,7 +351,7 @@ def evaluate_attribution(
             )
     started = time.perf_counter()
     calibration = calibration or load_calibration()
-    mats = matrices_for(store)
+    mats = matrices_for(store, params)
     runs = seeds if dataset != "attack-campaigns" else (0,)
     per_seed, everything = [], []
     for seed in runs:
@@ -375,13 +377,18 @@ def evaluate_attribution(
     }
 
 
-def fit_calibration(store: Any, seeds: tuple[int, ...] = FIT_SEEDS, write: bool = True) -> dict:
-    """Fit (T, b, g) on the attack-reports protocol with `seeds` and open-set cases; write
-    calibration.json.
+def fit_calibration(
+    store: Any,
+    seeds: tuple[int, ...] = FIT_SEEDS,
+    write: bool = True,
+    params: Params | None = None,
+) -> dict:
+    """Fit (T, b, g) on the attack-reports protocol with `seeds` and open-set cases, scored
+    with `params` (default: the tuned `Params()`); write calibration.json.
 
     Deterministic: the cases depend only on the knowledge base and the seeds, and Nelder-Mead
     starts from (T=1, b=0, g=0)."""
-    mats = matrices_for(store)
+    mats = matrices_for(store, params)
     cases: list[tuple[np.ndarray, int | None, int]] = []
     for seed in seeds:
         for case in iter_cases(mats, "attack-reports", seed, open_set=True):

@@ -16,6 +16,7 @@ from threatscope.attribution.profiles import Profiles
 from threatscope.attribution.victims import victim_countries
 from threatscope.countries import to_iso2
 from threatscope.errors import ConfigError
+from threatscope.ids import TECHNIQUE_ID, cve_id_in
 from threatscope.names import normalise_name
 from threatscope.taxonomy import sectors
 
@@ -28,9 +29,7 @@ __all__ = [
     "resolve",
 ]
 
-_TECHNIQUE = re.compile(r"T\d{4}(?:\.\d{3})?")
 _DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
-_CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 _SOFTWARE_TYPES = ("malware", "tool")
 _TEXT_SECTORS = 2  # victim sectors read from a report: its most mentioned ones
 
@@ -161,9 +160,9 @@ def resolve(evidence: Evidence, profiles: Profiles) -> ResolvedEvidence:
         for software_id in found:
             items["software"][software_id] = 1.0
     for raw in evidence.cves:
-        match = _CVE.search(raw)
-        if match:
-            items["cve"][match.group(0).upper()] = 1.0
+        cve = cve_id_in(raw)
+        if cve:
+            items["cve"][cve] = 1.0
         else:
             unresolved.setdefault("cves", []).append(raw)
     for raw in evidence.iocs:
@@ -180,11 +179,7 @@ def resolve(evidence: Evidence, profiles: Profiles) -> ResolvedEvidence:
                 items["ioc"][key] = 1.0
     taxonomy = sectors()
     for raw in evidence.sectors:
-        mapped: tuple[str, ...] | None = None
-        for scheme in ("stix", "cfr", "eurepoc"):
-            mapped = taxonomy.map(scheme, raw)
-            if mapped:
-                break
+        mapped = taxonomy.victim_sectors(raw)
         if not mapped:
             unresolved.setdefault("sectors", []).append(raw)
             continue
@@ -288,9 +283,9 @@ def evidence_from_bundle(bundle: dict[str, Any]) -> Evidence:
         elif kind in _SOFTWARE_TYPES and obj.get("name"):
             evidence.software.append(str(obj["name"]))
         elif kind == "vulnerability":
-            match = _CVE.search(str(obj.get("name") or ""))
-            if match:
-                evidence.cves.append(match.group(0).upper())
+            cve = cve_id_in(str(obj.get("name") or ""))
+            if cve:
+                evidence.cves.append(cve)
         elif kind == "indicator" and "unknown" not in (obj.get("indicator_types") or ()):
             evidence.iocs.extend(_pattern_values(str(obj.get("pattern") or "")))
         elif kind == "identity":
@@ -321,7 +316,7 @@ def evidence_from_bundle(bundle: dict[str, Any]) -> Evidence:
 
 def _attack_id(obj: dict[str, Any]) -> str | None:
     for ref in obj.get("external_references") or ():
-        if isinstance(ref, dict) and _TECHNIQUE.fullmatch(str(ref.get("external_id", ""))):
+        if isinstance(ref, dict) and TECHNIQUE_ID.fullmatch(str(ref.get("external_id", ""))):
             return str(ref["external_id"])
     return None
 

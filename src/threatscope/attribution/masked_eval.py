@@ -26,7 +26,6 @@ common among the split's truths, and chance (each actor assessed equally likely)
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from threatscope.extract.document import extract_file
 from threatscope.extract.entities import build_gazetteer
 from threatscope.extract.gazetteer import Gazetteer
 from threatscope.extract.text import read_report
+from threatscope.ids import GROUP_URL
 from threatscope.store.queries import Analytics
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
 ]
 
 SPLITS = ("dev", "train")
-_GROUP = re.compile(r"attack\.mitre\.org/groups/(G\d{4})")
 _SUFFIX = ".links.jsonl"
 
 
@@ -92,7 +91,7 @@ def group_links(links: Path) -> GroupLinks:
             raise InputError(str(links), f"not JSON: {error}", f"line {number}") from None
         if not isinstance(row, dict):
             raise InputError(str(links), "not a JSON object", f"line {number}")
-        match = _GROUP.search(str(row.get("label_link") or ""))
+        match = GROUP_URL.search(str(row.get("label_link") or ""))
         if match:
             counts[match.group(1)] += 1
             if row.get("mention"):

@@ -16,12 +16,12 @@ import hashlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from threatscope.actors.cves import CveLink, links_by_actor, origin_name, ransomware_cves
 from threatscope.attribution.infrastructure import value_links
 from threatscope.countries import to_iso2
+from threatscope.days import date_of
 from threatscope.store.queries import Analytics
 from threatscope.taxonomy import sectors
 
@@ -29,7 +29,6 @@ __all__ = ["KINDS", "ActorProfile", "Profiles", "Use", "build_profiles", "clear_
 
 KINDS = ("technique", "software", "cve", "ioc", "sector", "country")
 _ACTOR_TYPES = ("intrusion-set", "threat-actor")
-_EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -123,36 +122,74 @@ def _citations(rel: dict[str, Any]) -> frozenset[str]:
     )
 
 
-def _map_sector(value: str) -> tuple[str, ...]:
-    taxonomy = sectors()
-    for scheme in ("cfr", "stix", "eurepoc"):
-        mapped = taxonomy.map(scheme, value)
-        if mapped:
-            return mapped
-    return ()
+@dataclass
+class _Known:
+    """What the knowledge base names, read once: the lookups every step of `_build` reads."""
+
+    member_actor: dict[str, str]
+    technique_ids: dict[str, str]
+    technique_names: dict[str, str]
+    software_names: dict[str, str]
+    software_by_name: dict[str, set[str]]
+    group_attack_ids: dict[str, str]
+    campaigns: dict[str, dict[str, Any]]
 
 
 def _build(db: Analytics) -> Profiles:
     started = time.perf_counter()
-    actors: list[ActorProfile] = []
-    by_id: dict[str, ActorProfile] = {}
-    for actor_id, name, nexus in db.actor_rows():
-        profile = ActorProfile(actor_id, name, nexus)
-        actors.append(profile)
-        by_id[actor_id] = profile
-    member_actor = db.actor_members()
+    actors = [ActorProfile(actor_id, name, nexus) for actor_id, name, nexus in db.actor_rows()]
+    by_id = {profile.id: profile for profile in actors}
+    known = _known(db)
+    actor_uses, software_techniques = _relationships(db, known)
+    _add_uses(actor_uses, known, by_id)
+    for camp in known.campaigns.values():
+        for owner in camp["actors"]:
+            by_id[owner].years.extend(camp["years"])
+    _actor_objects(db, known.member_actor, by_id)
+    _incidents(db, known.member_actor, by_id)
+    relationships = {rel["id"]: rel for rel in actor_uses}
+    for actor, links in links_by_actor(db, known.member_actor).items():
+        for link in links:
+            _add_cve(by_id[actor], link, relationships, known.group_attack_ids, known.campaigns)
+    ioc_index = _add_iocs(db, known, by_id)
+    return Profiles(
+        actors=actors,
+        technique_ids=known.technique_ids,
+        technique_names=known.technique_names,
+        software_names=known.software_names,
+        software_techniques=dict(software_techniques),
+        software_by_name=dict(known.software_by_name),
+        ioc_index=ioc_index,
+        campaigns=known.campaigns,
+        group_attack_ids=known.group_attack_ids,
+        member_actor=known.member_actor,
+        ransomware_cves=ransomware_cves(db),
+        build_seconds=time.perf_counter() - started,
+    )
 
+
+def _known(db: Analytics) -> _Known:
     technique_ids: dict[str, str] = {}
     technique_names: dict[str, str] = {}
-    for stix_id, technique_id, technique_name in db.attack_techniques():
-        technique_ids[stix_id] = technique_id
-        technique_names[technique_id] = technique_name or technique_id
-    software_names = {sid: name or sid for sid, name in db.software_names().items()}
+    for stix_id, attack_id, name in db.attack_techniques():
+        technique_ids[stix_id] = attack_id
+        technique_names[attack_id] = name or attack_id
     software_by_name: dict[str, set[str]] = defaultdict(set)
     for norm, object_id in db.software_aliases():
         software_by_name[norm].add(object_id)
-    group_attack_ids = db.group_attack_ids()
+    return _Known(
+        member_actor=db.actor_members(),
+        technique_ids=technique_ids,
+        technique_names=technique_names,
+        software_names={sid: name or sid for sid, name in db.software_names().items()},
+        software_by_name=software_by_name,
+        group_attack_ids=db.group_attack_ids(),
+        campaigns=_campaigns(db),
+    )
 
+
+def _campaigns(db: Analytics) -> dict[str, dict[str, Any]]:
+    """Campaign STIX id -> its name, ATT&CK id, dates, and (filled in later) its actors."""
     campaigns: dict[str, dict[str, Any]] = {}
     for obj in db.current_campaigns():
         attack_id = next(
@@ -169,84 +206,74 @@ def _build(db: Analytics) -> Profiles:
             "actors": set(),
             "years": [y for y in (_year(obj.get("first_seen")), _year(obj.get("last_seen"))) if y],
         }
+    return campaigns
 
-    # Relationships, current and not deprecated; JSON only for those whose text we need.
+
+def _relationships(
+    db: Analytics, known: _Known
+) -> tuple[list[dict[str, Any]], dict[str, set[str]]]:
+    """Relationships, current and not deprecated (JSON only for those whose text we need):
+    campaigns get their actors; returns the actors' and campaigns' `uses` documents and the
+    techniques each software uses."""
     software_techniques: dict[str, set[str]] = defaultdict(set)
     actor_uses: list[dict[str, Any]] = []
+    campaigns, member_actor = known.campaigns, known.member_actor
     for source, rel_type, target, doc in db.actor_relationships():
         if rel_type == "attributed-to":
             if source in campaigns and target in member_actor:
                 campaigns[source]["actors"].add(member_actor[target])
         elif doc is not None:
             actor_uses.append(doc)
-        elif rel_type == "uses" and target in technique_ids and source in software_names:
-            software_techniques[source].add(technique_ids[target])
+        elif (
+            rel_type == "uses" and target in known.technique_ids and source in known.software_names
+        ):
+            software_techniques[source].add(known.technique_ids[target])
+    return actor_uses, software_techniques
 
+
+def _add_uses(
+    actor_uses: list[dict[str, Any]], known: _Known, by_id: dict[str, ActorProfile]
+) -> None:
+    """Each technique or software an actor, or a campaign of it, uses into its profile."""
     for rel in actor_uses:
         source, target = rel["source_ref"], rel["target_ref"]
-        if source in campaigns:
-            owners = campaigns[source]["actors"]
-            camp = campaigns[source]
+        if source in known.campaigns:
+            camp = known.campaigns[source]
+            owners = camp["actors"]
             via = f"campaign {camp['attack_id'] or camp['name']}"
-        elif source in member_actor:
-            owners = {member_actor[source]}
-            via = group_attack_ids.get(source, "KB")
+        elif source in known.member_actor:
+            owners = {known.member_actor[source]}
+            via = known.group_attack_ids.get(source, "KB")
         else:
             continue
-        if target in technique_ids:
-            kind, item = "technique", technique_ids[target]
-        elif target in software_names:
+        if target in known.technique_ids:
+            kind, item = "technique", known.technique_ids[target]
+        elif target in known.software_names:
             kind, item = "software", target
         else:
             continue
-        use = Use(
-            kind,
-            item,
-            rel["id"],
-            source,
-            _citations(rel),
-            str(rel.get("description") or ""),
-        )
+        use = Use(kind, item, rel["id"], source, _citations(rel), str(rel.get("description") or ""))
         label = f"ATT&CK {via}" if via.startswith(("G", "campaign")) else via
         for owner in owners:
             by_id[owner].uses.append(use)
             by_id[owner].items[kind][item].add(label)
 
-    for camp in campaigns.values():
-        for owner in camp["actors"]:
-            by_id[owner].years.extend(camp["years"])
 
-    _actor_objects(db, member_actor, by_id)
-    _incidents(db, member_actor, by_id)
-    relationships = {rel["id"]: rel for rel in actor_uses}
-    for actor, cve_links in links_by_actor(db, member_actor).items():
-        for link in cve_links:
-            _add_cve(by_id[actor], link, relationships, group_attack_ids, campaigns)
+def _add_iocs(db: Analytics, known: _Known, by_id: dict[str, ActorProfile]) -> dict[str, set[str]]:
+    """Observables tied to actors (or their campaigns or software) into the profiles; returns
+    the index evidence is looked up in: value -> actor and software ids."""
     links = value_links(
         db,
-        member_actor,
-        {cid: camp["actors"] for cid, camp in campaigns.items()},
-        set(software_names),
+        known.member_actor,
+        {cid: camp["actors"] for cid, camp in known.campaigns.items()},
+        set(known.software_names),
     )
     ioc_index = {value: set(targets) for value, targets in links.items()}
     for value, targets in links.items():
         for target, label in targets.items():
             if target in by_id:
                 by_id[target].items["ioc"][value].add(label)
-    return Profiles(
-        actors=actors,
-        technique_ids=technique_ids,
-        technique_names=technique_names,
-        software_names=software_names,
-        software_techniques=dict(software_techniques),
-        software_by_name=dict(software_by_name),
-        ioc_index=ioc_index,
-        campaigns=campaigns,
-        group_attack_ids=group_attack_ids,
-        member_actor=member_actor,
-        ransomware_cves=ransomware_cves(db),
-        build_seconds=time.perf_counter() - started,
-    )
+    return ioc_index
 
 
 def _add_cve(
@@ -297,7 +324,7 @@ def _actor_objects(
         label = "MISP galaxy" if source == "misp-galaxy" else source
         for value in obj.get("x_threatscope_target_sectors") or ():
             if isinstance(value, str):
-                for sector in _map_sector(value):
+                for sector in sectors().victim_sectors(value):
                     profile.items["sector"][sector].add(label)
         for value in obj.get("x_threatscope_target_countries") or ():
             iso = to_iso2(value) if isinstance(value, str) else None
@@ -335,7 +362,6 @@ def _incidents(db: Analytics, member_actor: dict[str, str], by_id: dict[str, Act
                 by_id[actor].items["sector"][sector].add("incidents")
     for fact, day in days.items():
         if day is not None:
-            when = _EPOCH.toordinal() + day
-            year = date.fromordinal(when)
+            year = date_of(day)
             for actor in facts[fact]:
                 by_id[actor].years.append(year.year + (year.month - 0.5) / 12)

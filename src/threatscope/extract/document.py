@@ -13,7 +13,6 @@ replaces the richer version KEV or ATT&CK brought, whichever arrives first.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from threatscope.extract.patterns import stix_pattern
 from threatscope.extract.stated_nexus import stated_nexus
 from threatscope.extract.techniques import TechniqueModel, extract_techniques
 from threatscope.extract.text import read_report
+from threatscope.ids import TECHNIQUE_ID
 from threatscope.names import normalise_name
 from threatscope.sources.kev import vulnerability_id
 from threatscope.store.base import Store
@@ -33,8 +33,7 @@ from threatscope.store.base import Store
 __all__ = ["Extraction", "extract_file", "extract_text", "extraction_bundle"]
 
 _NAMESPACE = uuid.UUID("0b1e5b7a-5e0f-4d0c-9a8e-7c2f4e1d9b63")
-_EPOCH = "1970-01-01T00:00:00.000Z"
-_ATTACK_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
+_UNDATED = "1970-01-01T00:00:00.000Z"  # stubs: any dated version of them is newer
 
 
 @dataclass
@@ -85,7 +84,7 @@ def _technique_mentions(text: str, store: Store | None) -> list[dict[str, Any]]:
     if store is not None:
         names = store.attack_technique_names()
     # Without ATT&CK in the knowledge base every well-formed id is taken at its word.
-    known = names or set(_ATTACK_ID.findall(text))
+    known = names or set(TECHNIQUE_ID.findall(text))
     found: dict[str, dict[str, Any]] = {}
     for start, end, attack_id in explicit_ids(text, known):
         entry = found.setdefault(
@@ -183,80 +182,108 @@ def _kb_ids(store: Store | None, attack_ids: list[str]) -> dict[str, str]:
 def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, Any]:
     created = extraction.created
     key = extraction.sha256 or extraction.file
-    objects: list[dict[str, Any]] = []
-    refs: list[str] = []
-    for ioc in extraction.iocs:
-        if ioc.type == "cve":
-            vulnerability: dict[str, Any] = {
-                "type": "vulnerability",
-                "spec_version": "2.1",
-                "id": vulnerability_id(ioc.value),
-                "created": _EPOCH,
-                "modified": _EPOCH,
-                "name": ioc.value,
-                "external_references": [{"source_name": "cve", "external_id": ioc.value}],
-            }
-            objects.append(vulnerability)
-            refs.append(vulnerability["id"])
-            continue
-        pattern = stix_pattern(ioc)
-        if pattern is None:
-            continue
-        indicator: dict[str, Any] = {
-            "type": "indicator",
-            "spec_version": "2.1",
-            "id": _id("indicator", key, pattern),
-            "created": created,
-            "modified": created,
-            "name": ioc.value,
-            "indicator_types": ["unknown" if ioc.warninglists else "malicious-activity"],
-            "pattern": pattern,
-            "pattern_type": "stix",
-            "valid_from": created,
-            "x_threatscope_ioc_type": ioc.type,
-        }
-        if ioc.warninglists:
-            indicator["x_threatscope_warninglists"] = list(ioc.warninglists)
-        objects.append(indicator)
-        refs.append(indicator["id"])
+    objects = _ioc_objects(extraction, key)
+    refs = [obj["id"] for obj in objects]
     technique_ids = _kb_ids(store, [t["id"] for t in extraction.techniques])
     refs += [technique_ids[t["id"]] for t in extraction.techniques if t["id"] in technique_ids]
     refs += [actor["id"] for actor in extraction.entities.get("actors", ())]
-    for kind in ("malware", "tools"):
-        for software in extraction.entities.get(kind, ()):
-            if software["id"].startswith("misp-galaxy:"):
-                stub: dict[str, Any] = {
-                    "type": "malware" if kind == "malware" else "tool",
-                    "spec_version": "2.1",
-                    "id": _id(
-                        "malware" if kind == "malware" else "tool",
-                        normalise_name(software["name"]),
-                    ),
-                    "created": _EPOCH,
-                    "modified": _EPOCH,
-                    "name": software["name"],
-                }
-                if kind == "malware":
-                    stub["is_family"] = True
-                objects.append(stub)
-                refs.append(stub["id"])
-            else:
-                refs.append(software["id"])
+    stubs, software_refs = _software(extraction)
+    objects += stubs
+    refs += software_refs
     report_id = _id("report", key)
     if not refs:  # a report must reference something: say that nothing was found
-        note: dict[str, Any] = {
-            "type": "note",
-            "spec_version": "2.1",
-            "id": _id("note", key),
-            "created": created,
-            "modified": created,
-            "content": "ThreatScope found no indicators, vulnerabilities, techniques or named"
-            " entities in this file.",
-            "object_refs": [report_id],
-        }
+        note = _nothing_found(key, created, report_id)
         objects.append(note)
         refs.append(note["id"])
-    report = {
+    report = _report(extraction, report_id, list(dict.fromkeys(refs)))
+    bundle_id = f"bundle--{uuid.uuid5(_NAMESPACE, key + created)}"
+    return {"type": "bundle", "id": bundle_id, "objects": [report, *objects]}
+
+
+def _ioc_objects(extraction: Extraction, key: str) -> list[dict[str, Any]]:
+    """A `vulnerability` per CVE and an `indicator` per IOC a STIX pattern can say."""
+    objects: list[dict[str, Any]] = []
+    for ioc in extraction.iocs:
+        if ioc.type == "cve":
+            objects.append(
+                {
+                    "type": "vulnerability",
+                    "spec_version": "2.1",
+                    "id": vulnerability_id(ioc.value),
+                    "created": _UNDATED,
+                    "modified": _UNDATED,
+                    "name": ioc.value,
+                    "external_references": [{"source_name": "cve", "external_id": ioc.value}],
+                }
+            )
+            continue
+        pattern = stix_pattern(ioc)
+        if pattern is not None:
+            objects.append(_indicator(ioc, pattern, key, extraction.created))
+    return objects
+
+
+def _indicator(ioc: Ioc, pattern: str, key: str, created: str) -> dict[str, Any]:
+    indicator = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": _id("indicator", key, pattern),
+        "created": created,
+        "modified": created,
+        "name": ioc.value,
+        "indicator_types": ["unknown" if ioc.warninglists else "malicious-activity"],
+        "pattern": pattern,
+        "pattern_type": "stix",
+        "valid_from": created,
+        "x_threatscope_ioc_type": ioc.type,
+    }
+    if ioc.warninglists:
+        indicator["x_threatscope_warninglists"] = list(ioc.warninglists)
+    return indicator
+
+
+def _software(extraction: Extraction) -> tuple[list[dict[str, Any]], list[str]]:
+    """(stubs, refs) for the malware and tools found: the knowledge base's object where it has
+    one, else a stub for what only the MISP galaxy names."""
+    stubs: list[dict[str, Any]] = []
+    refs: list[str] = []
+    for kind in ("malware", "tools"):
+        stix_type = "malware" if kind == "malware" else "tool"
+        for software in extraction.entities.get(kind, ()):
+            if not software["id"].startswith("misp-galaxy:"):
+                refs.append(software["id"])
+                continue
+            stub = {
+                "type": stix_type,
+                "spec_version": "2.1",
+                "id": _id(stix_type, normalise_name(software["name"])),
+                "created": _UNDATED,
+                "modified": _UNDATED,
+                "name": software["name"],
+            }
+            if kind == "malware":
+                stub["is_family"] = True
+            stubs.append(stub)
+            refs.append(stub["id"])
+    return stubs, refs
+
+
+def _nothing_found(key: str, created: str, report_id: str) -> dict[str, Any]:
+    return {
+        "type": "note",
+        "spec_version": "2.1",
+        "id": _id("note", key),
+        "created": created,
+        "modified": created,
+        "content": "ThreatScope found no indicators, vulnerabilities, techniques or named"
+        " entities in this file.",
+        "object_refs": [report_id],
+    }
+
+
+def _report(extraction: Extraction, report_id: str, refs: list[str]) -> dict[str, Any]:
+    created = extraction.created
+    return {
         "type": "report",
         "spec_version": "2.1",
         "id": report_id,
@@ -265,7 +292,7 @@ def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, 
         "name": Path(extraction.file).name,
         "published": created,
         "report_types": ["threat-report"],
-        "object_refs": list(dict.fromkeys(refs)),
+        "object_refs": refs,
         "external_references": [
             {
                 "source_name": "file",
@@ -279,5 +306,3 @@ def extraction_bundle(extraction: Extraction, store: Store | None) -> dict[str, 
         "x_threatscope_sectors": [s["id"] for s in extraction.entities.get("sectors", ())],
         "x_threatscope_countries": [c["id"] for c in extraction.entities.get("countries", ())],
     }
-    bundle_id = f"bundle--{uuid.uuid5(_NAMESPACE, key + created)}"
-    return {"type": "bundle", "id": bundle_id, "objects": [report, *objects]}

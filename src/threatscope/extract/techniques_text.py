@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 
+from threatscope.ids import TECHNIQUE_MENTION
+
 __all__ = ["explicit_ids", "split_sentences"]
 
 # A sentence ends at . ! ? followed by space and something that can open a sentence, or at a
@@ -13,7 +15,6 @@ __all__ = ["explicit_ids", "split_sentences"]
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*•#\d])")
 _MAX_SENTENCE = 1000
 # T1059, T1059.001, and the URL form T1059/001; not inside a longer word or number.
-_EXPLICIT = re.compile(r"(?<![\w.])(T\d{4})(?:[./](\d{3}))?(?![\w])")
 
 
 def split_sentences(text: str) -> Iterator[tuple[int, int, str]]:
@@ -50,7 +51,7 @@ def explicit_ids(text: str, known: Collection[str]) -> Iterator[tuple[int, int, 
 
     An unknown sub-technique (T1059.999) falls back to its technique when that one is known.
     """
-    for found in _EXPLICIT.finditer(text):
+    for found in TECHNIQUE_MENTION.finditer(text):
         base, sub = found.group(1), found.group(2)
         attack_id = f"{base}.{sub}" if sub else base
         if attack_id in known:

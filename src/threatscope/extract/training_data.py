@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from threatscope.extract.techniques_text import split_sentences
+from threatscope.ids import TECHNIQUE_URL
 
 __all__ = [
     "NONE_LABEL",
@@ -43,7 +44,6 @@ NONE_LABEL = "none"
 _CITATION = re.compile(r"\s*\(Citation:[^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 _CODE = re.compile(r"<code>|</code>")
-_URL_ID = re.compile(r"/techniques/(T\d{4})(?:/(\d{3}))?", re.IGNORECASE)
 _NEGATIVE_TYPES = ("intrusion-set", "malware", "tool", "campaign")
 _ATTACK_SOURCES = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
 
@@ -84,7 +84,7 @@ def clean_attack_text(text: str) -> str:
 
 def attack_id_from_url(url: str) -> str | None:
     """`https://attack.mitre.org/techniques/T1059/001` -> `T1059.001`; None if not a technique."""
-    found = _URL_ID.search(url)
+    found = TECHNIQUE_URL.search(url)
     if not found:
         return None
     base, sub = found.group(1).upper(), found.group(2)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from threatscope.days import day_of
 from threatscope.landscape.dates import ISOLATION_DAYS, SourceDates
-from threatscope.landscape.selection import Filters, day_number
+from threatscope.landscape.selection import Filters
 from threatscope.landscape.stats import poisson_at_most
 from threatscope.landscape.window import Window, quarters_before
 from threatscope.store.queries import Analytics
@@ -44,7 +45,7 @@ def _and(items: list[str]) -> str:
 def _sources_in(db: Analytics, window: Window, filters: Filters) -> list[str]:
     """Sources with a dated incident in the window (of those `sources` keeps): one probe of
     the (source, day) index each."""
-    lo, hi = day_number(window.start), day_number(window.end)
+    lo, hi = day_of(window.start), day_of(window.end)
     return [
         source
         for source in db.incident_source_names()
@@ -176,7 +177,7 @@ def _quarter_label(quarter: Window) -> str:
 
 
 def _count(db: Analytics, source: str, start: date, end: date) -> int:
-    return db.source_incident_count(source, day_number(start), day_number(end))
+    return db.source_incident_count(source, day_of(start), day_of(end))
 
 
 def _lagging_quarters(

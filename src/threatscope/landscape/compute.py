@@ -10,27 +10,23 @@ nexus and an exact binomial test for the incident count.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import Any, Literal
 
 from threatscope.actors.cves import links_by_actor
 from threatscope.countries import country_name
+from threatscope.days import date_of, day_of
 from threatscope.landscape.checks import data_warnings
 from threatscope.landscape.dates import latest_valid_day, source_dates
-from threatscope.landscape.facts import EPOCH
-from threatscope.landscape.selection import Filters, check_sources, day_number, select
+from threatscope.landscape.selection import Filters, check_sources, select
 from threatscope.landscape.stats import compare_counts, compare_shares, holm, wilson_interval
 from threatscope.landscape.window import Window, comparison_windows, parse_window
+from threatscope.nexus import nexus_label
 from threatscope.store.queries import Analytics
 from threatscope.taxonomy import country_regions, region_label, sectors
 
-__all__ = ["landscape", "nexus_label"]
+__all__ = ["landscape"]
 
 _TOP = 10
-
-
-def nexus_label(code: str) -> str:
-    return "unknown nexus" if code == "unknown" else f"{country_name(code)}-nexus"
 
 
 def landscape(
@@ -90,7 +86,7 @@ def landscape(
 
 
 def _range(window: Window) -> tuple[int, int]:
-    return day_number(window.start), day_number(window.end)
+    return day_of(window.start), day_of(window.end)
 
 
 def _nexus_counts(db: Analytics, window: Window, weighted: bool) -> tuple[int, dict[str, float]]:
@@ -165,7 +161,7 @@ def _previous(
 
 
 def _trend(db: Analytics, quarters: list[Window], weighted: bool) -> list[dict]:
-    lo, hi = day_number(quarters[0].start), day_number(quarters[-1].end)
+    lo, hi = day_of(quarters[0].start), day_of(quarters[-1].end)
     by_day, facts_by_day = db.landscape_day_counts(lo, hi, weighted)
     trend = []
     for quarter in quarters:
@@ -335,7 +331,7 @@ def _sources(db: Analytics) -> list[dict[str, Any]]:
                 files[source] = found
 
     def iso(day: int | None) -> str | None:
-        return None if day is None else date.fromordinal(EPOCH.toordinal() + day).isoformat()
+        return None if day is None else date_of(day).isoformat()
 
     return [
         {

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from statistics import median
 
-from threatscope.landscape.facts import EPOCH
+from threatscope.days import EPOCH, date_of, day_of
 from threatscope.store.queries import Analytics
 
 __all__ = ["ISOLATION_DAYS", "SourceDates", "latest_valid_day", "source_dates"]
@@ -32,14 +32,6 @@ EARLIEST_PLAUSIBLE = date(1990, 1, 1)
 ISOLATION_DAYS = 180
 _TAIL_SHARE = 0.01
 SPARSE_FACTOR = 10
-
-
-def _day(value: date) -> int:
-    return (value - EPOCH).days
-
-
-def _date(day: int) -> date:
-    return date.fromordinal(EPOCH.toordinal() + day)
 
 
 @dataclass
@@ -63,7 +55,7 @@ def _as_of(db: Analytics) -> int | None:
     if not finished:
         return None
     try:
-        return _day(datetime.fromisoformat(finished.replace("Z", "+00:00")).date())
+        return day_of(datetime.fromisoformat(finished.replace("Z", "+00:00")).date())
     except ValueError:
         return None
 
@@ -88,8 +80,8 @@ def _isolated_tail(days: list[int], cap: int) -> list[int]:
 def source_dates(db: Analytics) -> dict[str, SourceDates]:
     """Every source's suspect dates; index range scans only, so a million incidents cost
     milliseconds (only the suspect dates themselves are fetched)."""
-    placeholder_days = {_day(d): d for d in PLACEHOLDERS}
-    early = _day(EARLIEST_PLAUSIBLE)
+    placeholder_days = {day_of(d): d for d in PLACEHOLDERS}
+    early = day_of(EARLIEST_PLAUSIBLE)
     as_of = _as_of(db)
     found: dict[str, SourceDates] = {}
     for source, dated in db.dated_incident_counts():
@@ -98,7 +90,7 @@ def source_dates(db: Analytics) -> dict[str, SourceDates]:
             if day in placeholder_days:
                 info.placeholders[placeholder_days[day]] = count
             else:
-                info.before_1990.extend([_date(day)] * count)
+                info.before_1990.extend([date_of(day)] * count)
         cap = max(1, int(dated * _TAIL_SHARE))
         latest = db.source_latest_days(source, early, cap + 102)
         beyond = len(_isolated_tail(latest, cap))
@@ -107,11 +99,11 @@ def source_dates(db: Analytics) -> dict[str, SourceDates]:
             beyond = max(beyond, db.source_incidents_after(source, as_of))
         if beyond:
             latest_first = db.source_latest_days(source, early, beyond)
-            info.after_export = [_date(day) for day in reversed(latest_first)]
+            info.after_export = [date_of(day) for day in reversed(latest_first)]
         last = db.source_day_at(source, early, beyond)
         first = db.source_first_day(source, early)
-        info.first_valid = _date(first) if first is not None and last is not None else None
-        info.last_valid = _date(last) if last is not None else None
+        info.first_valid = date_of(first) if first is not None and last is not None else None
+        info.last_valid = date_of(last) if last is not None else None
     return found
 
 

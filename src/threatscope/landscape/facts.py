@@ -7,26 +7,14 @@ so analytics never see a half-imported file.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 from threatscope.countries import names_no_country
+from threatscope.days import EPOCH, day_of_iso
 from threatscope.store.base import IncidentFacts, Writer
 from threatscope.taxonomy import CATEGORIES
 
 __all__ = ["EPOCH", "facts_of", "refresh_incident_facts"]
-
-EPOCH = date(1970, 1, 1)
-
-
-def _day(value: Any) -> int | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return (date.fromisoformat(value[:10]) - EPOCH).days
-    except ValueError:
-        return None
-
 
 def facts_of(
     incident: dict[str, Any], source: str, techniques: dict[str, str] | None = None
@@ -72,7 +60,7 @@ def facts_of(
         labels.append(("zero-day", "yes" if zero_day else "no"))
     return IncidentFacts(
         incident_id=incident["id"],
-        day=_day(incident.get("x_threatscope_first_seen")),
+        day=day_of_iso(incident.get("x_threatscope_first_seen")),
         source=_named_source(incident) or source,
         initiators=initiators,
         victims=victims,

@@ -12,11 +12,10 @@ victimology is a prior, not an attribution.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import Any
 
-from threatscope.landscape.facts import EPOCH
-from threatscope.landscape.selection import Filters, day_number, victim_filter
+from threatscope.days import date_of, day_of
+from threatscope.landscape.selection import Filters, victim_filter
 from threatscope.landscape.window import Window
 from threatscope.store.queries import Analytics
 
@@ -25,8 +24,8 @@ __all__ = ["inferred_nexus"]
 
 def _unattributed(db: Analytics, window: Window, filters: Filters) -> dict[int, dict[str, Any]]:
     rows = db.unattributed_incidents(
-        day_number(window.start),
-        day_number(window.end),
+        day_of(window.start),
+        day_of(window.end),
         victim_filter(filters),
         ["unknown", *filters.actor_categories],
     )
@@ -55,7 +54,7 @@ def inferred_nexus(store: Any, db: Analytics, window: Window, filters: Filters) 
     unknown = 0.0
     cache: dict[tuple, dict[str, Any]] = {}
     for facts in incidents.values():
-        month = date.fromordinal(EPOCH.toordinal() + facts["day"]).strftime("%Y-%m")
+        month = date_of(facts["day"]).strftime("%Y-%m")
         key = (
             tuple(sorted(facts["sectors"])),
             tuple(sorted(facts["countries"])),

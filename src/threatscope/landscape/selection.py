@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from threatscope.countries import to_iso2
+from threatscope.days import date_of, day_of
 from threatscope.errors import ConfigError, ParameterError
-from threatscope.landscape.facts import EPOCH
 from threatscope.store.queries import Analytics, IncidentSelection, VictimFilter
 from threatscope.taxonomy import (
     CATEGORIES,
@@ -25,7 +25,7 @@ from threatscope.taxonomy import (
     sectors,
 )
 
-__all__ = ["Filters", "check_sources", "day_number", "latest_day", "select", "victim_filter"]
+__all__ = ["Filters", "check_sources", "latest_day", "select", "victim_filter"]
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,9 @@ class Filters:
         return data
 
 
-def day_number(day: date) -> int:
-    return (day - EPOCH).days
-
-
 def latest_day(db: Analytics) -> date | None:
     day = db.latest_incident_day()
-    return None if day is None else date.fromordinal(EPOCH.toordinal() + day)
+    return None if day is None else date_of(day)
 
 
 def check_sources(db: Analytics, filters: Filters) -> None:
@@ -107,8 +103,8 @@ def victim_filter(filters: Filters) -> VictimFilter:
 def select(db: Analytics, first: date, last: date, filters: Filters) -> None:
     db.select_landscape(
         IncidentSelection(
-            first_day=day_number(first),
-            last_day=day_number(last),
+            first_day=day_of(first),
+            last_day=day_of(last),
             categories=tuple(filters.actor_categories),
             state_categories=tuple(STATE_CATEGORIES),
             sources=tuple(filters.sources),

@@ -14,7 +14,7 @@ from typing import Any
 import altair as alt
 import vl_convert
 
-from threatscope.countries import country_name
+from threatscope.nexus import UNKNOWN_NAME, nexus_name
 
 __all__ = [
     "OTHER",
@@ -38,17 +38,13 @@ WIDTH = 560
 _FIXED = {"CN": "#D55E00", "RU": "#0072B2", "IR": "#009E73", "KP": "#CC79A7"}
 _SPARE = ("#E69F00", "#56B4E9", "#F0E442", "#000000")
 OTHER = "Other"
-UNKNOWN = "Unknown nexus"
+UNKNOWN = UNKNOWN_NAME
 _GREYS = {OTHER: "#7F7F7F", UNKNOWN: "#C8C8C8"}
 _FEATURED = 6
 # The Vega-Lite that Altair writes specs for, if this vl-convert bundles it; else its newest.
 _VL_VERSION: str | None = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
 if _VL_VERSION not in vl_convert.get_vegalite_versions():
     _VL_VERSION = None
-
-
-def nexus_name(code: str) -> str:
-    return UNKNOWN if code == "unknown" else country_name(code)
 
 
 def _featured(result: dict[str, Any]) -> list[str]:

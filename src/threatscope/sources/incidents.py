@@ -13,12 +13,14 @@ Ids are UUIDv5 of the source's own key, so re-importing a file names the same ob
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+
+from threatscope.days import EPOCH
+from threatscope.ids import GROUP_ID
 
 __all__ = [
     "IncidentRecord",
@@ -32,9 +34,7 @@ __all__ = [
 
 _NAMESPACE = uuid.UUID("5f0c7f0e-3a7c-4f3e-9d55-0c8f8f3f6a11")
 # The `created` of objects that have no date of their own (threat-actors, relationships).
-_EPOCH = date(1970, 1, 1)
 _UNDATED = "1970-01-01T00:00:00.000Z"
-_ATTACK_ID = re.compile(r"\bG[0-9]{4}\b")
 
 
 @dataclass
@@ -63,10 +63,10 @@ def dataset_version(days: Iterable[date | None], today: date | None = None) -> s
     the landscape's `dates` warning reports; as the version it would date every object in the
     future, which the store refuses."""
     today = today or datetime.now(UTC).date()
-    latest = max((day for day in days if day is not None and day <= today), default=_EPOCH)
+    latest = max((day for day in days if day is not None and day <= today), default=EPOCH)
     # Never before 1970: undated objects are `created` then, and a file whose incidents all
     # predate 1970 would otherwise give them `modified` < `created`, which STIX refuses.
-    return max(latest, _EPOCH).isoformat() + "T00:00:00.000Z"
+    return max(latest, EPOCH).isoformat() + "T00:00:00.000Z"
 
 
 @dataclass
@@ -102,7 +102,7 @@ def initiator_aliases(name: str) -> list[str]:
         part = _without_parentheses(part.split("<")[0]).replace("\xa0", " ").strip(" ,;")
         if not part:
             continue
-        found = _ATTACK_ID.search(part)
+        found = GROUP_ID.search(part)
         alias = found.group(0) if found and part.startswith("Group") else part
         if alias not in aliases:
             aliases.append(alias)

@@ -7,7 +7,6 @@ replaces older entries and the same catalogue changes nothing.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from threatscope.errors import InputError
 from threatscope.files import MiB, read_json
+from threatscope.ids import is_cve_id
 from threatscope.sources.base import Source, producer_identity, register
 from threatscope.stix import normalise_timestamp
 
@@ -22,7 +22,6 @@ __all__ = ["CISA_IDENTITY", "kev_to_stix", "load_kev", "vulnerability_id"]
 
 CISA_IDENTITY = "identity--2a8f1f56-30a6-4d5b-8a24-6d2f2c1a7b10"
 _NAMESPACE = uuid.UUID("8a0f6e8e-6f5b-4f63-9a77-3c1b0e3f5c21")
-_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _FIELDS = {
     "vendorProject": "x_kev_vendor_project",
     "product": "x_kev_product",
@@ -77,7 +76,7 @@ def kev_to_stix(doc: Any, file: str) -> list[dict[str, Any]]:
         cve = entry.get("cveID")
         if isinstance(cve, str):
             where += f" ({cve})"
-        if not isinstance(cve, str) or not _CVE.fullmatch(cve.strip()):
+        if not isinstance(cve, str) or not is_cve_id(cve.strip()):
             raise InputError(file, f"invalid 'cveID': {cve!r}", where=where)
         cve = cve.strip()
         added = entry.get("dateAdded")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import orjson
 from threatscope import json_input
 from threatscope.errors import InputError
 from threatscope.files import MiB, read_input
+from threatscope.ids import is_cve_id
 from threatscope.sources.base import Source, register
 from threatscope.sources.incident_fields import initiator, normalise_types, victim
 from threatscope.sources.incidents import (
@@ -56,7 +56,6 @@ FIELDS = (
     "cve",
     "source_url",
 )
-_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _SETTINGS = {"date_format", "sector_scheme", "format", "delimiter", "source", "encoding"}
 _SECTIONS = ("columns", "split", "values", "defaults")
 _FORMATS = ("csv", "tsv", "jsonl")
@@ -448,7 +447,7 @@ def _record(
 def _cves(values: list[str]) -> list[str]:
     cves = [value.strip().upper() for value in values]
     for cve in cves:
-        if not _CVE.fullmatch(cve):
+        if not is_cve_id(cve):
             raise ValueError(f"cve {cve!r} is not a CVE id (CVE-YYYY-NNNN)")
     return cves
 

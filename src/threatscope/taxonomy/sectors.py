@@ -9,9 +9,13 @@ from importlib.resources import files
 
 from threatscope.errors import ConfigError
 
-__all__ = ["SCHEMES", "Sector", "SectorTaxonomy", "sectors"]
+__all__ = ["SCHEMES", "VICTIM_SCHEMES", "Sector", "SectorTaxonomy", "sectors"]
 
 SCHEMES = ("stix", "naics", "eurepoc", "cfr")  # "text" (prose keywords) is for extraction
+# The vocabularies a victim sector of attribution evidence or of an actor's victimology may come
+# in, in the order `victim_sectors` tries them. One order for both, so evidence and profiles
+# can never map one spelling to two different sectors.
+VICTIM_SCHEMES = ("stix", "cfr", "eurepoc")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,15 @@ class SectorTaxonomy:
                     return table[digits[:end]]
             return None
         return table.get(key)
+
+    def victim_sectors(self, value: str) -> tuple[str, ...]:
+        """Sector ids for a victim sector in any vocabulary of `VICTIM_SCHEMES`: the first
+        that names a sector for it; () when none does."""
+        for scheme in VICTIM_SCHEMES:
+            mapped = self.map(scheme, value)
+            if mapped:
+                return mapped
+        return ()
 
 
 @cache
