@@ -32,6 +32,7 @@ from threatscope.names import normalise_name
 from threatscope.store import migrations, postgres_migrations
 from threatscope.store.base import SchemaUpgrade, StoredObject
 from threatscope.store.location import shown_location
+from threatscope.store.postgres_landscape import PostgresLandscapeQueries
 from threatscope.store.postgres_writer import WRITERS_LOCK, PostgresWriter, stream
 from threatscope.store.queries import ActorQueries, DocumentQueries, LandscapeQueries
 
@@ -104,7 +105,7 @@ def _unavailable(location: str, caller: Any) -> StoreError:
     )
 
 
-class PostgresStore:
+class PostgresStore(PostgresLandscapeQueries):
     def __init__(
         self,
         url: str,
