@@ -8,6 +8,8 @@ Every `LandscapeQueries` answer is compared with SQLite's for several selections
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -236,3 +238,31 @@ def test_landscape_json_is_byte_identical_on_both_backends(
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
     assert '"incidents": ' in outputs[1]
+
+
+@pytest.mark.skipif(
+    not hasattr(PostgresStore, "actor_rows") or not hasattr(PostgresStore, "changing_imports"),
+    reason="the report also asks actor and document questions (PostgresActorQueries, "
+    "PostgresDocumentQueries), not on PostgresStore on this branch",
+)
+@pytest.mark.parametrize("options", [[], ["--sector", "technology", "--count", "fractional"]])
+def test_the_report_is_byte_identical_on_both_backends(
+    both: tuple[SQLiteStore, PostgresStore, Path, str], options: list[str], tmp_path: Path
+) -> None:
+    _, _, db, url = both
+    # One process each, as a user runs them: the chart renderer numbers its gradient ids per
+    # process, so a second report in one process differs from the first whatever the backend.
+    cli = Path(sys.executable).parent / "threatscope"
+    pages = []
+    for n, location in enumerate((str(db), url)):
+        page = tmp_path / f"report{n}.html"
+        done = subprocess.run(
+            [str(cli), "--db", location, "report", "--output", str(page), *options],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        pages.append(page.read_bytes())
+    assert pages[0] == pages[1]
+    assert len(pages[1]) > 10_000
