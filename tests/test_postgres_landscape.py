@@ -266,3 +266,20 @@ def test_the_report_is_byte_identical_on_both_backends(
         pages.append(page.read_bytes())
     assert pages[0] == pages[1]
     assert len(pages[1]) > 10_000
+
+
+def test_a_knowledge_base_without_incidents_says_so_on_both_backends(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """The landscape runs on PostgreSQL: without incidents it stops as SQLite's does (it said
+    "not available on PostgreSQL yet" before)."""
+    lines = []
+    for location in (str(tmp_path / "kb.db"), postgres_url):
+        assert CliRunner().invoke(app, ["--db", location, "import", "misp-galaxy"]).exit_code == 0
+        result = CliRunner().invoke(app, ["--db", location, "landscape"])
+        assert result.exit_code == 2, result.output
+        lines.append(result.stderr.splitlines())
+    assert lines[0] == lines[1] == [
+        "error: no dated incidents in the knowledge base; import some (e.g. `threatscope import"
+        " eurepoc FILE`) or give --window"
+    ]

@@ -408,10 +408,7 @@ def test_an_empty_database_is_not_a_knowledge_base_for_readers(postgres_url: str
 def test_commands_still_on_sqlite_sql_say_so_in_one_line(postgres_url: str, tmp_path: Path) -> None:
     bundle = _bundle(tmp_path, [_group(str(uuid.uuid4()), T0, "Alpha")])
     assert _cli("--db", postgres_url, "import", "stix", str(bundle)).exit_code == 0
-    for args, feature in (
-        (["landscape"], "the landscape"),
-        (["actor", "show", "Alpha"], "actor CVE links"),
-    ):
+    for args, feature in ((["actor", "show", "Alpha"], "actor CVE links"),):
         result = _cli("--db", postgres_url, *args)
         assert result.exit_code == 2, result.output
         assert result.stderr.splitlines() == [
