@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -283,3 +284,25 @@ def test_a_knowledge_base_without_incidents_says_so_on_both_backends(
         "error: no dated incidents in the knowledge base; import some (e.g. `threatscope import"
         " eurepoc FILE`) or give --window"
     ]
+
+
+def test_a_role_without_temporary_tables_gets_one_line(
+    postgres_server: PostgresServer, postgres_url: str, tmp_path: Path
+) -> None:
+    with open_store(postgres_url) as store:
+        run_import(store, "eurepoc", shared_file(REDUCED))
+    role = f"no_temp_{uuid.uuid4().hex[:8]}"
+    database = psycopg.conninfo.conninfo_to_dict(postgres_url)["dbname"]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    url = postgres_url.replace("user=threatscope", f"user={role}")
+    assert url != postgres_url
+    result = CliRunner().invoke(app, ["--db", url, "landscape", "--json"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"error: {url}: the landscape needs temporary tables on the server: permission denied"
+        f" to create temporary tables in database \"{database}\""
+    ]
+    assert result.stdout == ""

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from threatscope.errors import StoreError
 from threatscope.store.queries import IncidentAttribute, IncidentSelection, VictimFilter
 
 __all__ = ["PostgresLandscapeQueries"]
@@ -69,6 +70,7 @@ def _victim_clause(victims: VictimFilter, params: list[object], fact: str = "i.f
 class PostgresLandscapeQueries:
     _conn: psycopg.Connection[Any]
     read_only: bool
+    location: str
 
     def _one(self, query: str, params: Sequence[Any] = ()) -> Any:
         row = self._conn.execute(query, params).fetchone()
@@ -79,15 +81,23 @@ class PostgresLandscapeQueries:
 
     @contextmanager
     def _scratch(self) -> Iterator[psycopg.Connection[Any]]:
-        """One transaction that may write temporary tables, even on a read-only store."""
+        """One transaction that may write temporary tables, even on a read-only store. A
+        server that refuses them (a role without TEMP, a standby) is one StoreError line."""
         conn = self._conn
-        with conn.transaction():
-            if self.read_only:
-                conn.execute("SET TRANSACTION READ WRITE")
-            # A few thousand sampled rows tell the planner a temporary table's sizes and
-            # spreads as well as the default 30,000 do, in a fifth of the time.
-            conn.execute("SET LOCAL default_statistics_target = 10")
-            yield conn
+        try:
+            with conn.transaction():
+                if self.read_only:
+                    conn.execute("SET TRANSACTION READ WRITE")
+                # A few thousand sampled rows tell the planner a temporary table's sizes and
+                # spreads as well as the default 30,000 do, in a fifth of the time.
+                conn.execute("SET LOCAL default_statistics_target = 10")
+                yield conn
+        except psycopg.Error as exc:
+            reason = next((line for line in str(exc).splitlines() if line.strip()), "")
+            raise StoreError(
+                f"{self.location}: the landscape needs temporary tables on the server: "
+                f"{reason or type(exc).__name__}"
+            ) from None
 
     # -- sources and dates ---------------------------------------------------------------
 
