@@ -338,19 +338,7 @@ def test_an_empty_database_is_not_a_knowledge_base_for_readers(postgres_url: str
     ]
 
 
-# -- what PostgreSQL cannot do yet, and connection errors --------------------------------------
-
-
-def test_commands_still_on_sqlite_sql_say_so_in_one_line(postgres_url: str, tmp_path: Path) -> None:
-    bundle = _bundle(tmp_path, [_group(str(uuid.uuid4()), T0, "Alpha")])
-    assert _cli("--db", postgres_url, "import", "stix", str(bundle)).exit_code == 0
-    for args, feature in ((["landscape"], "the landscape"),):
-        result = _cli("--db", postgres_url, *args)
-        assert result.exit_code == 2, result.output
-        assert result.stderr.splitlines() == [
-            f"error: {postgres_url}: {feature} is not available on PostgreSQL yet (it still reads"
-            " the knowledge base with SQLite SQL); use a SQLite knowledge base for it"
-        ]
+# -- connection errors -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

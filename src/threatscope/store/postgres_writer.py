@@ -18,6 +18,7 @@ from threatscope.store import versions
 from threatscope.store.base import ActorRow, ImportReport, IncidentFacts, Progress, StoredObject
 from threatscope.store.postgres_actors import PostgresActorQueries
 from threatscope.store.postgres_documents import PostgresDocumentQueries
+from threatscope.store.postgres_landscape import PostgresLandscapeQueries
 from threatscope.store.postgres_stream import stream
 
 __all__ = ["WRITERS_LOCK", "PostgresWriter", "stream"]
@@ -89,12 +90,15 @@ class _DerivedRows:
                 self.aliases.append((object_id, alias, normalise_name(alias), importer))
 
 
-class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
+class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDocumentQueries):
+    read_only = False  # a write transaction: its landscape working set is a savepoint in it
+
     def __init__(
         self, conn: psycopg.Connection[Any], location: str, cursors: Iterator[int]
     ) -> None:
         self._conn = conn
         self._location = location
+        self.location = location
         self._cursors = cursors
 
     def upsert(
