@@ -23,9 +23,10 @@ from typer.testing import CliRunner
 from conftest import shared_file
 from postgres_server import PostgresServer
 from threatscope.cli import app
+from threatscope.days import day_of as day_number
 from threatscope.ingest import run_import
 from threatscope.landscape.compute import _prepare_lookups
-from threatscope.landscape.selection import Filters, day_number, select, victim_filter
+from threatscope.landscape.selection import Filters, select, victim_filter
 from threatscope.store import SQLiteStore, open_store
 from threatscope.store.postgres import PostgresStore
 from threatscope.taxonomy import CATEGORIES

@@ -239,7 +239,8 @@ def import_(
         styled(
             "[bold]{}[/] {}: {} objects read, [green]{} added[/], {} updated, {} unchanged, "
             "{} older than stored",
-            source, report.path, report.received, report.added, report.updated,
+            source, paths[0] if len(paths) == 1 else report.path, report.received,
+            report.added, report.updated,
             report.unchanged, report.older,
         )
     )
