@@ -23,6 +23,7 @@ import orjson
 
 from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name, object_aliases
+from threatscope.stix.tlp import object_tlp_rank
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store import migrations, versions
 from threatscope.store.base import (
@@ -431,8 +432,9 @@ class SQLiteWriter(SQLiteAnalytics):
         foreign = self._foreign_versions(
             [newest[object_id][1] for object_id in found.replaced], source, path, allow_foreign
         )
+        started = _now()  # under the write lock: later imports start later (TAXII date_added)
         import_id = conn.execute(
-            "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, _now())
+            "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, started)
         ).lastrowid
         assert import_id is not None
         for table, key in (
@@ -443,7 +445,7 @@ class SQLiteWriter(SQLiteAnalytics):
             conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", replaced)
         changed.sort(key=lambda item: item[1]["id"])  # key order keeps B-tree inserts local
         for start in range(0, len(changed), _WRITE_CHUNK):
-            self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id)
+            self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id, started)
             if progress:
                 progress(min(start + _WRITE_CHUNK, len(changed)), len(changed))
         older = found.older + len(objects) - len(newest)  # and superseded versions in the input
@@ -502,7 +504,11 @@ class SQLiteWriter(SQLiteAnalytics):
         return found
 
     def _write_objects(
-        self, changed: list[tuple[str, dict[str, Any]]], source: str, import_id: int
+        self,
+        changed: list[tuple[str, dict[str, Any]]],
+        source: str,
+        import_id: int,
+        date_added: str,
     ) -> None:
         conn = self._conn
         object_rows, relationship_rows, external_rows, alias_rows, provenance_rows = (
@@ -530,6 +536,8 @@ class SQLiteWriter(SQLiteAnalytics):
                     importer,
                     import_id,
                     _dumps(obj),
+                    object_tlp_rank(obj, importer),
+                    date_added,
                 )
             )
             provenance_rows.append((object_id, modified, import_id))
@@ -547,11 +555,12 @@ class SQLiteWriter(SQLiteAnalytics):
                     alias_rows.append((object_id, alias, normalise_name(alias), importer))
         conn.executemany(
             "INSERT INTO objects (id, type, name, created, modified, revoked, deprecated, source,"
-            " import_id, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " import_id, json, tlp_rank, date_added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET type = excluded.type, name = excluded.name,"
             " created = excluded.created, modified = excluded.modified,"
             " revoked = excluded.revoked, deprecated = excluded.deprecated,"
-            " source = excluded.source, import_id = excluded.import_id, json = excluded.json",
+            " source = excluded.source, import_id = excluded.import_id, json = excluded.json,"
+            " tlp_rank = excluded.tlp_rank, date_added = excluded.date_added",
             object_rows,
         )
         conn.executemany(
