@@ -28,6 +28,7 @@ from threatscope.config import default_db_location
 from threatscope.errors import ConfigError, InputError, NotFoundError, ThreatScopeError
 from threatscope.server.knowledge import KnowledgeBases
 from threatscope.server.principal import Authenticator, NoUsers
+from threatscope.server.taxii import router as taxii_router
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -142,6 +143,7 @@ def create_app(
     app.state.knowledge = knowledge
     app.state.authenticator = authenticator or NoUsers()
     app.state.anonymous_read = anonymous_read
+    app.state.max_body_bytes = max_body_bytes
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Any) -> Response:
@@ -174,6 +176,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(taxii_router)
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
     return app
 

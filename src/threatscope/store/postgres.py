@@ -34,6 +34,7 @@ from threatscope.store.base import SchemaUpgrade, StoredObject
 from threatscope.store.location import shown_location
 from threatscope.store.postgres_actors import PostgresActorQueries
 from threatscope.store.postgres_documents import PostgresDocumentQueries
+from threatscope.store.postgres_taxii import PostgresTaxiiQueries
 from threatscope.store.postgres_writer import WRITERS_LOCK, PostgresWriter, stream
 from threatscope.store.queries import ActorQueries, DocumentQueries, LandscapeQueries
 
@@ -104,7 +105,7 @@ def _unavailable(location: str, caller: Any) -> StoreError:
     )
 
 
-class PostgresStore(PostgresActorQueries, PostgresDocumentQueries):
+class PostgresStore(PostgresActorQueries, PostgresDocumentQueries, PostgresTaxiiQueries):
     def __init__(
         self,
         url: str,

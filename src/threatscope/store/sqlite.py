@@ -37,6 +37,7 @@ from threatscope.store.base import (
 from threatscope.store.sqlite_actors import SQLiteActorQueries
 from threatscope.store.sqlite_documents import SQLiteDocumentQueries
 from threatscope.store.sqlite_landscape import SQLiteLandscapeQueries
+from threatscope.store.sqlite_taxii import SQLiteTaxiiQueries
 
 __all__ = ["SQLiteStore"]
 
@@ -100,7 +101,9 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-class SQLiteAnalytics(SQLiteLandscapeQueries, SQLiteActorQueries, SQLiteDocumentQueries):
+class SQLiteAnalytics(
+    SQLiteLandscapeQueries, SQLiteActorQueries, SQLiteDocumentQueries, SQLiteTaxiiQueries
+):
     """Every read question of `store.queries.Analytics`, asked of one connection."""
 
     _conn: sqlite3.Connection

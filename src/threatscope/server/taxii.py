@@ -1,0 +1,258 @@
+"""The TAXII 2.1 server (OASIS TAXII 2.1, sections 4 and 5): discovery at /taxii2/, one API root
+at /taxii2/api/, its collections (taxii_collections.py), and for each: objects, one object, its
+versions and the manifest, paged by (date_added, id) in the database.
+
+Every answer is filtered to the principal's clearance by the store: an object above it is
+absent from pages and manifests, and asked for by id it is 404 (as an object that does not
+exist), so nothing tells its existence. The knowledge base keeps one version of each object (the
+newest imported), so that version is the first, the last and all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+
+from threatscope.knowledge_base import KnowledgeBase
+from threatscope.server.deps import principal, reader
+from threatscope.server.principal import Principal
+from threatscope.server.taxii_collections import (
+    STIX_MEDIA_TYPE,
+    Collection,
+    find_collection,
+    visible_collections,
+)
+from threatscope.server.taxii_params import (
+    TaxiiParameterError,
+    next_token,
+    read_filter,
+    read_paging,
+)
+from threatscope.store.taxii_queries import TaxiiFilter, TaxiiQueries, TaxiiRow
+
+__all__ = ["TAXII_MEDIA_TYPE", "router"]
+
+TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
+ROOT = "/taxii2/api/"
+_TYPE_HEADER = {"Content-Type": TAXII_MEDIA_TYPE}
+
+
+def _refuse(status: int, title: str, headers: dict[str, str] | None = None) -> HTTPException:
+    """An HTTP error whose body (the app's error handler) goes out as TAXII's media type."""
+    return HTTPException(status, title, headers={**_TYPE_HEADER, **(headers or {})})
+
+
+def _accepts_taxii(accept: str | None) -> bool:
+    """Whether an Accept header admits TAXII 2.1 JSON (no header: anything goes)."""
+    if not accept:
+        return True
+    for media_range in accept.split(","):
+        kind, *params = (part.strip().lower() for part in media_range.split(";"))
+        version = next((p[8:].strip('"') for p in params if p.startswith("version=")), None)
+        if kind in ("*/*", "application/*"):
+            return True
+        if kind == "application/taxii+json" and version in (None, "2.1"):
+            return True
+    return False
+
+
+def taxii_principal(request: Request) -> Principal:
+    """The principal, after checking that the client accepts TAXII 2.1 (406 if not)."""
+    if not _accepts_taxii(request.headers.get("accept")):
+        raise _refuse(406, f"this server answers {TAXII_MEDIA_TYPE} only")
+    try:
+        return principal(request)
+    except HTTPException as exc:
+        raise _refuse(exc.status_code, str(exc.detail), dict(exc.headers or {})) from None
+
+
+def _store(kb: KnowledgeBase) -> TaxiiQueries:
+    return cast(TaxiiQueries, kb.store)
+
+
+def _answer(body: Any, headers: dict[str, str] | None = None) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content, media_type=TAXII_MEDIA_TYPE, headers=headers)
+
+
+router = APIRouter(prefix="/taxii2", tags=["TAXII 2.1"])
+
+
+@router.get("/")
+def discovery(request: Request, who: Principal = Depends(taxii_principal)) -> Response:
+    return _answer(
+        {
+            "title": "ThreatScope",
+            "description": "Adversary intelligence from the ThreatScope knowledge base.",
+            "default": ROOT,
+            "api_roots": [ROOT],
+        }
+    )
+
+
+@router.get("/api/")
+def api_root(request: Request, who: Principal = Depends(taxii_principal)) -> Response:
+    return _answer(
+        {
+            "title": "ThreatScope knowledge base",
+            "versions": [TAXII_MEDIA_TYPE],
+            "max_content_length": request.app.state.max_body_bytes,
+        }
+    )
+
+
+@router.get("/api/collections/")
+def collections(
+    who: Principal = Depends(taxii_principal), kb: KnowledgeBase = Depends(reader)
+) -> Response:
+    found = visible_collections(_store(kb), who.clearance.rank)
+    return _answer({"collections": [collection.resource() for collection in found]})
+
+
+def _collection(kb: KnowledgeBase, who: Principal, collection_id: str) -> Collection:
+    found = find_collection(_store(kb), who.clearance.rank, collection_id)
+    if found is None:
+        raise _refuse(404, f"no collection {collection_id[:80]}")
+    return found
+
+
+@router.get("/api/collections/{collection_id}/")
+def collection(
+    collection_id: str,
+    who: Principal = Depends(taxii_principal),
+    kb: KnowledgeBase = Depends(reader),
+) -> Response:
+    return _answer(_collection(kb, who, collection_id).resource())
+
+
+def _page(
+    request: Request,
+    kb: KnowledgeBase,
+    who: Principal,
+    collection_id: str,
+    *,
+    only: str | None = None,
+    with_json: bool = True,
+    allow: tuple[str, ...] = ("id", "type", "version", "spec_version"),
+) -> tuple[list[TaxiiRow], bool, str | None]:
+    """One page of the collection's objects the request asks for: rows, `more`, `next`."""
+    found = _collection(kb, who, collection_id)
+    try:
+        match = read_filter(request.query_params, allow=allow)
+        paging = read_paging(request.query_params)
+    except TaxiiParameterError as exc:
+        raise _refuse(400, str(exc)) from None
+    if only is not None:
+        match = TaxiiFilter(
+            (only,), match.types, match.versions, match.spec_versions, match.added_after
+        )
+    rows = _store(kb).taxii_page(found.scope, match, paging.after, paging.limit + 1, with_json)
+    more = len(rows) > paging.limit
+    rows = rows[: paging.limit]
+    token = next_token(rows[-1].date_added, rows[-1].id) if more else None
+    return rows, more, token
+
+
+def _added_headers(rows: list[TaxiiRow]) -> dict[str, str]:
+    if not rows:
+        return {}
+    return {
+        "X-TAXII-Date-Added-First": rows[0].date_added,
+        "X-TAXII-Date-Added-Last": rows[-1].date_added,
+    }
+
+
+def _envelope(rows: list[TaxiiRow], more: bool, token: str | None) -> bytes:
+    """The envelope (section 3.7) with the stored JSON spliced in as it is, unparsed."""
+    head: dict[str, Any] = {"more": more}
+    if token is not None:
+        head["next"] = token
+    if not rows:
+        return orjson.dumps(head)
+    objects = ",".join(row.json for row in rows).encode()
+    return orjson.dumps(head)[:-1] + b',"objects":[' + objects + b"]}"
+
+
+@router.get("/api/collections/{collection_id}/objects/")
+def objects(
+    collection_id: str,
+    request: Request,
+    who: Principal = Depends(taxii_principal),
+    kb: KnowledgeBase = Depends(reader),
+) -> Response:
+    rows, more, token = _page(request, kb, who, collection_id)
+    return _answer(_envelope(rows, more, token), _added_headers(rows))
+
+
+def _version(row: TaxiiRow) -> str:
+    # An object without `modified` (a cyber observable) is versioned by when it was created,
+    # else by when it was added.
+    return row.modified or row.created or row.date_added
+
+
+def _exists(kb: KnowledgeBase, who: Principal, collection_id: str, object_id: str) -> bool:
+    found = _collection(kb, who, collection_id)
+    return bool(_store(kb).taxii_page(found.scope, TaxiiFilter(ids=(object_id,)), None, 1, False))
+
+
+@router.get("/api/collections/{collection_id}/objects/{object_id}/")
+def one_object(
+    collection_id: str,
+    object_id: str,
+    request: Request,
+    who: Principal = Depends(taxii_principal),
+    kb: KnowledgeBase = Depends(reader),
+) -> Response:
+    rows, more, token = _page(
+        request, kb, who, collection_id, only=object_id, allow=("version", "spec_version")
+    )
+    if not rows and not _exists(kb, who, collection_id, object_id):
+        raise _refuse(404, f"no object {object_id[:120]} in this collection")
+    return _answer(_envelope(rows, more, token), _added_headers(rows))
+
+
+@router.get("/api/collections/{collection_id}/objects/{object_id}/versions/")
+def versions(
+    collection_id: str,
+    object_id: str,
+    request: Request,
+    who: Principal = Depends(taxii_principal),
+    kb: KnowledgeBase = Depends(reader),
+) -> Response:
+    rows, more, token = _page(
+        request, kb, who, collection_id, only=object_id, with_json=False, allow=("spec_version",)
+    )
+    if not rows and not _exists(kb, who, collection_id, object_id):
+        raise _refuse(404, f"no object {object_id[:120]} in this collection")
+    body: dict[str, Any] = {"more": more}
+    if token is not None:
+        body["next"] = token
+    if rows:
+        body["versions"] = [_version(row) for row in rows]
+    return _answer(body, _added_headers(rows))
+
+
+@router.get("/api/collections/{collection_id}/manifest/")
+def manifest(
+    collection_id: str,
+    request: Request,
+    who: Principal = Depends(taxii_principal),
+    kb: KnowledgeBase = Depends(reader),
+) -> Response:
+    rows, more, token = _page(request, kb, who, collection_id, with_json=False)
+    body: dict[str, Any] = {"more": more}
+    if token is not None:
+        body["next"] = token
+    if rows:
+        body["objects"] = [
+            {
+                "id": row.id,
+                "date_added": row.date_added,
+                "version": _version(row),
+                "media_type": STIX_MEDIA_TYPE,
+            }
+            for row in rows
+        ]
+    return _answer(body, _added_headers(rows))
