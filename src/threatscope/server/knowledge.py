@@ -4,6 +4,8 @@ writable one opened for each write, so a write never shares a connection with a 
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,5 +41,8 @@ class KnowledgeBases:
     def close(self) -> None:
         with self._lock:
             for kb in self._opened:
-                kb.close()
+                # A worker thread's SQLite connection may only be closed by that thread; at
+                # shutdown no request uses it any more, and garbage collection closes it.
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    kb.close()
             self._opened.clear()
