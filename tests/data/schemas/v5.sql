@@ -30,11 +30,12 @@ CREATE TABLE IF NOT EXISTS objects (
     source TEXT NOT NULL,            -- the importer that brought the current version
     import_id INTEGER NOT NULL REFERENCES imports(id),
     json TEXT NOT NULL,
-    -- For the TAXII server (stix/tlp.py): the object's TLP rank (0 CLEAR .. 4 RED), and when its
-    -- current version was added (its import's start: imports are serialised, so it only grows).
     tlp_rank INTEGER NOT NULL DEFAULT 4,
     date_added TEXT NOT NULL DEFAULT ''
 );
+-- For the TAXII server (stix/tlp.py): tlp_rank is the object's TLP rank (0 CLEAR .. 4 RED; RED
+-- by default, so a row no writer ranked is hidden), date_added when its current version was
+-- added (its import's start: imports are serialised, so it only grows).
 CREATE INDEX IF NOT EXISTS objects_by_type ON objects(type, revoked);
 CREATE INDEX IF NOT EXISTS objects_by_added ON objects(date_added, id);
 CREATE INDEX IF NOT EXISTS objects_by_source_added ON objects(source, date_added, id);
