@@ -10,16 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from threatscope import KnowledgeBase
-from threatscope.sources import all_sources
-from threatscope.stix.tlp import PUBLIC_IMPORTERS, RANKS, object_tlp_rank
-from threatscope.store import open_store
-from threatscope.store.location import postgres_url
-from threatscope.store.taxii_queries import TaxiiFilter, TaxiiScope
 from threatscope.server.taxii_params import (
     TaxiiParameterError,
     _read_token,
@@ -27,6 +21,11 @@ from threatscope.server.taxii_params import (
     read_filter,
     read_paging,
 )
+from threatscope.sources import all_sources
+from threatscope.stix.tlp import PUBLIC_IMPORTERS, RANKS, object_tlp_rank
+from threatscope.store import open_store
+from threatscope.store.location import postgres_url
+from threatscope.store.taxii_queries import TaxiiFilter, TaxiiScope
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tlp_levels.json"
 
