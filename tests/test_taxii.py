@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -317,3 +318,25 @@ def test_anonymous_reads_see_tlp_clear_only(marked_server: str) -> None:
     listed = _get(marked_server, "collections/", Authorization="").json()["collections"]
     assert [c["title"] for c in listed] == ["ThreatScope knowledge base", "Source: stix",
                                            "TLP:CLEAR"]
+
+
+def test_concurrent_clients_all_get_their_pages(attack_server: tuple[str, str]) -> None:
+    """Each worker thread reads through its own connection: 16 clients at once, no error."""
+    url, _ = attack_server
+    objects = f"{url}/taxii2/api/collections/{collection_id('source:attack')}/objects/"
+    statuses: list[int] = []
+
+    def client() -> None:
+        with httpx.Client(headers={"Accept": TAXII, "Authorization": "Bearer red"}) as http:
+            params = {"limit": "500"}
+            for _ in range(8):
+                response = http.get(objects, params=params, timeout=60)
+                statuses.append(response.status_code)
+                params = {"limit": "500", "next": response.json()["next"]}
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 128

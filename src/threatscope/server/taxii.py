@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from threatscope.knowledge_base import KnowledgeBase
-from threatscope.server.deps import principal, reader
+from threatscope.server.deps import principal
 from threatscope.server.principal import Principal
 from threatscope.server.taxii_collections import (
     STIX_MEDIA_TYPE,
@@ -72,6 +72,14 @@ def _store(kb: KnowledgeBase) -> TaxiiQueries:
     return cast(TaxiiQueries, kb.store)
 
 
+def _reader(request: Request) -> KnowledgeBase:
+    """This thread's read-only knowledge base, taken in the endpoint's body: FastAPI may run a
+    sync dependency in another pool thread than the endpoint, and an SQLite connection serves
+    only the thread that opened it (deps.reader as a dependency fails under concurrency)."""
+    kb: KnowledgeBase = request.app.state.knowledge.reader()
+    return kb
+
+
 def _answer(body: Any, headers: dict[str, str] | None = None) -> Response:
     content = body if isinstance(body, bytes) else orjson.dumps(body)
     return Response(content, media_type=TAXII_MEDIA_TYPE, headers=headers)
@@ -104,9 +112,8 @@ def api_root(request: Request, who: Principal = Depends(taxii_principal)) -> Res
 
 
 @router.get("/api/collections/")
-def collections(
-    who: Principal = Depends(taxii_principal), kb: KnowledgeBase = Depends(reader)
-) -> Response:
+def collections(request: Request, who: Principal = Depends(taxii_principal)) -> Response:
+    kb = _reader(request)
     found = visible_collections(_store(kb), who.clearance.rank)
     return _answer({"collections": [collection.resource() for collection in found]})
 
@@ -121,9 +128,10 @@ def _collection(kb: KnowledgeBase, who: Principal, collection_id: str) -> Collec
 @router.get("/api/collections/{collection_id}/")
 def collection(
     collection_id: str,
+    request: Request,
     who: Principal = Depends(taxii_principal),
-    kb: KnowledgeBase = Depends(reader),
 ) -> Response:
+    kb = _reader(request)
     return _answer(_collection(kb, who, collection_id).resource())
 
 
@@ -180,8 +188,8 @@ def objects(
     collection_id: str,
     request: Request,
     who: Principal = Depends(taxii_principal),
-    kb: KnowledgeBase = Depends(reader),
 ) -> Response:
+    kb = _reader(request)
     rows, more, token = _page(request, kb, who, collection_id)
     return _answer(_envelope(rows, more, token), _added_headers(rows))
 
@@ -203,8 +211,8 @@ def one_object(
     object_id: str,
     request: Request,
     who: Principal = Depends(taxii_principal),
-    kb: KnowledgeBase = Depends(reader),
 ) -> Response:
+    kb = _reader(request)
     rows, more, token = _page(
         request, kb, who, collection_id, only=object_id, allow=("version", "spec_version")
     )
@@ -219,8 +227,8 @@ def versions(
     object_id: str,
     request: Request,
     who: Principal = Depends(taxii_principal),
-    kb: KnowledgeBase = Depends(reader),
 ) -> Response:
+    kb = _reader(request)
     rows, more, token = _page(
         request, kb, who, collection_id, only=object_id, with_json=False, allow=("spec_version",)
     )
@@ -239,8 +247,8 @@ def manifest(
     collection_id: str,
     request: Request,
     who: Principal = Depends(taxii_principal),
-    kb: KnowledgeBase = Depends(reader),
 ) -> Response:
+    kb = _reader(request)
     rows, more, token = _page(request, kb, who, collection_id, with_json=False)
     body: dict[str, Any] = {"more": more}
     if token is not None:
