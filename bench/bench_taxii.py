@@ -323,7 +323,7 @@ def main() -> None:
     parser.add_argument(
         "--medallion-sizes",
         type=lambda text: [int(part) for part in text.split(",")],
-        default=[1_000, 4_000, 16_000, 64_000],
+        default=[1_000, 2_000, 4_000, 8_000],
     )
     parser.add_argument("--medallion-timeout", type=float, default=30.0)
     args = parser.parse_args()

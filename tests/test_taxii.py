@@ -34,7 +34,8 @@ TAXII = "application/taxii+json;version=2.1"
 
 class FixedTokens:
     """A test authenticator: the token (Bearer, or Basic's password) names a clearance, and the
-    principal of that clearance is a reader called after it."""
+    principal of that clearance is a reader called after it; "analyst" is an analyst cleared
+    for TLP:RED."""
 
     def __call__(self, authorization: str | None) -> Principal | None:
         if not authorization:
@@ -42,6 +43,8 @@ class FixedTokens:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "basic":
             value = base64.b64decode(value).decode().partition(":")[2]
+        if value == "analyst":
+            return Principal("analyst", "analyst", LEVELS["red"])
         if value not in LEVELS:
             raise Unauthenticated("unknown token")
         return Principal(f"reader-{value}", "reader", LEVELS[value])
@@ -340,3 +343,59 @@ def test_concurrent_clients_all_get_their_pages(attack_server: tuple[str, str]) 
     for thread in threads:
         thread.join()
     assert statuses == [200] * 128
+
+
+# -- adding objects ----------------------------------------------------------------------------
+
+
+def test_an_analyst_adds_objects_and_reads_their_status(kb_location: str) -> None:
+    objects = json.loads(FIXTURE.read_text())["objects"]
+    with KnowledgeBase(kb_location) as kb:
+        kb.import_file("stix", FIXTURE)
+    marking = objects[0]["object_marking_refs"]
+    new = [{**NEWER[0]}, {**NEWER[1], "object_marking_refs": marking}]
+    with serving(create_app(kb_location, authenticator=FixedTokens(), anonymous_read=True)) as url:
+        root = api_root(url, "analyst")
+        everything = collection_of(root, "ThreatScope knowledge base")
+        assert everything.can_write
+        assert not collection_of(root, "Source: stix").can_write
+        assert not collection_of(api_root(url, "red"), "ThreatScope knowledge base").can_write
+        status = everything.add_objects({"objects": new})
+        assert (status.status, status.total_count, status.success_count) == ("complete", 2, 2)
+        assert [s["id"] for s in status.successes] == [o["id"] for o in new]
+        assert root.get_status(status.id).success_count == 2
+        assert sorted(paged_ids(everything)) == sorted([*(o["id"] for o in objects),
+                                                       *(o["id"] for o in new)])
+        with KnowledgeBase(kb_location, read_only=True) as kb:
+            assert kb.imports().imports[-1]["source"] == "stix"
+            assert kb.imports().imports[-1]["added"] == 2
+
+        def post(body: bytes, token: str = "analyst", target: str = everything.id,
+                 content_type: str = TAXII) -> httpx.Response:
+            return httpx.post(
+                f"{url}/taxii2/api/collections/{target}/objects/",
+                content=body,
+                headers={"Accept": TAXII, "Content-Type": content_type,
+                         "Authorization": f"Bearer {token}" if token else ""},
+            )
+
+        bad = {"objects": [{**NEWER[2]}, {"type": "identity", "id": "identity--x"}]}
+        cases = [
+            (post(json.dumps(bad).encode()), 400, "the envelope"),
+            (post(b"{", ), 400, "the body is not JSON"),
+            (post(b"[]"), 400, "expected an envelope"),
+            (post(b"{}", content_type="application/json"), 415, "send " + TAXII),
+            (post(b"{}", token="red"), 403, "reader-red is a reader; this needs analyst"),
+            (post(b"{}", token=""), 401, "analyst access requires authentication"),
+            (post(b"{}", target=collection_id("source:stix")), 403, "knowledge base collection"),
+            (post(b"{}", target="nope"), 404, "no collection nope"),
+        ]
+        for response, code, title in cases:
+            assert response.status_code == code, response.text
+            assert response.headers["content-type"] == TAXII
+            assert title in response.json()["title"], response.json()
+        # All or nothing: the valid object beside the bad one was not stored.
+        assert NEWER[2]["id"] not in paged_ids(everything)
+        # A status is its poster's alone.
+        other = _get(url, f"status/{status.id}/", Authorization="Bearer red")
+        assert other.status_code == 404

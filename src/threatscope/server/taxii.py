@@ -10,19 +10,28 @@ newest imported), so that version is the first, the last and all of them.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from threatscope.knowledge_base import KnowledgeBase
-from threatscope.server.deps import principal
 from threatscope.server.principal import Principal
 from threatscope.server.taxii_collections import (
     STIX_MEDIA_TYPE,
+    WRITABLE,
     Collection,
     find_collection,
     visible_collections,
+)
+from threatscope.server.taxii_http import (
+    ROOT,
+    TAXII_MEDIA_TYPE,
+    answer,
+    reader,
+    refuse,
+    store,
+    taxii_principal,
 )
 from threatscope.server.taxii_params import (
     TaxiiParameterError,
@@ -30,67 +39,16 @@ from threatscope.server.taxii_params import (
     read_filter,
     read_paging,
 )
-from threatscope.store.taxii_queries import TaxiiFilter, TaxiiQueries, TaxiiRow
+from threatscope.store.taxii_queries import TaxiiFilter, TaxiiRow
 
 __all__ = ["TAXII_MEDIA_TYPE", "router"]
-
-TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
-ROOT = "/taxii2/api/"
-_TYPE_HEADER = {"Content-Type": TAXII_MEDIA_TYPE}
-
-
-def _refuse(status: int, title: str, headers: dict[str, str] | None = None) -> HTTPException:
-    """An HTTP error whose body (the app's error handler) goes out as TAXII's media type."""
-    return HTTPException(status, title, headers={**_TYPE_HEADER, **(headers or {})})
-
-
-def _accepts_taxii(accept: str | None) -> bool:
-    """Whether an Accept header admits TAXII 2.1 JSON (no header: anything goes)."""
-    if not accept:
-        return True
-    for media_range in accept.split(","):
-        kind, *params = (part.strip().lower() for part in media_range.split(";"))
-        version = next((p[8:].strip('"') for p in params if p.startswith("version=")), None)
-        if kind in ("*/*", "application/*"):
-            return True
-        if kind == "application/taxii+json" and version in (None, "2.1"):
-            return True
-    return False
-
-
-def taxii_principal(request: Request) -> Principal:
-    """The principal, after checking that the client accepts TAXII 2.1 (406 if not)."""
-    if not _accepts_taxii(request.headers.get("accept")):
-        raise _refuse(406, f"this server answers {TAXII_MEDIA_TYPE} only")
-    try:
-        return principal(request)
-    except HTTPException as exc:
-        raise _refuse(exc.status_code, str(exc.detail), dict(exc.headers or {})) from None
-
-
-def _store(kb: KnowledgeBase) -> TaxiiQueries:
-    return cast(TaxiiQueries, kb.store)
-
-
-def _reader(request: Request) -> KnowledgeBase:
-    """This thread's read-only knowledge base, taken in the endpoint's body: FastAPI may run a
-    sync dependency in another pool thread than the endpoint, and an SQLite connection serves
-    only the thread that opened it (deps.reader as a dependency fails under concurrency)."""
-    kb: KnowledgeBase = request.app.state.knowledge.reader()
-    return kb
-
-
-def _answer(body: Any, headers: dict[str, str] | None = None) -> Response:
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return Response(content, media_type=TAXII_MEDIA_TYPE, headers=headers)
-
 
 router = APIRouter(prefix="/taxii2", tags=["TAXII 2.1"])
 
 
 @router.get("/")
 def discovery(request: Request, who: Principal = Depends(taxii_principal)) -> Response:
-    return _answer(
+    return answer(
         {
             "title": "ThreatScope",
             "description": "Adversary intelligence from the ThreatScope knowledge base.",
@@ -102,7 +60,7 @@ def discovery(request: Request, who: Principal = Depends(taxii_principal)) -> Re
 
 @router.get("/api/")
 def api_root(request: Request, who: Principal = Depends(taxii_principal)) -> Response:
-    return _answer(
+    return answer(
         {
             "title": "ThreatScope knowledge base",
             "versions": [TAXII_MEDIA_TYPE],
@@ -113,15 +71,19 @@ def api_root(request: Request, who: Principal = Depends(taxii_principal)) -> Res
 
 @router.get("/api/collections/")
 def collections(request: Request, who: Principal = Depends(taxii_principal)) -> Response:
-    kb = _reader(request)
-    found = visible_collections(_store(kb), who.clearance.rank)
-    return _answer({"collections": [collection.resource() for collection in found]})
+    kb = reader(request)
+    found = visible_collections(store(kb), who.clearance.rank)
+    return answer({"collections": [_resource(collection, who) for collection in found]})
+
+
+def _resource(collection: Collection, who: Principal) -> dict[str, Any]:
+    return collection.resource(can_write=collection.id == WRITABLE and who.may("analyst"))
 
 
 def _collection(kb: KnowledgeBase, who: Principal, collection_id: str) -> Collection:
-    found = find_collection(_store(kb), who.clearance.rank, collection_id)
+    found = find_collection(store(kb), who.clearance.rank, collection_id)
     if found is None:
-        raise _refuse(404, f"no collection {collection_id[:80]}")
+        raise refuse(404, f"no collection {collection_id[:80]}")
     return found
 
 
@@ -131,8 +93,8 @@ def collection(
     request: Request,
     who: Principal = Depends(taxii_principal),
 ) -> Response:
-    kb = _reader(request)
-    return _answer(_collection(kb, who, collection_id).resource())
+    kb = reader(request)
+    return answer(_resource(_collection(kb, who, collection_id), who))
 
 
 def _page(
@@ -151,12 +113,12 @@ def _page(
         match = read_filter(request.query_params, allow=allow)
         paging = read_paging(request.query_params)
     except TaxiiParameterError as exc:
-        raise _refuse(400, str(exc)) from None
+        raise refuse(400, str(exc)) from None
     if only is not None:
         match = TaxiiFilter(
             (only,), match.types, match.versions, match.spec_versions, match.added_after
         )
-    rows = _store(kb).taxii_page(found.scope, match, paging.after, paging.limit + 1, with_json)
+    rows = store(kb).taxii_page(found.scope, match, paging.after, paging.limit + 1, with_json)
     more = len(rows) > paging.limit
     rows = rows[: paging.limit]
     token = next_token(rows[-1].date_added, rows[-1].id) if more else None
@@ -189,9 +151,9 @@ def objects(
     request: Request,
     who: Principal = Depends(taxii_principal),
 ) -> Response:
-    kb = _reader(request)
+    kb = reader(request)
     rows, more, token = _page(request, kb, who, collection_id)
-    return _answer(_envelope(rows, more, token), _added_headers(rows))
+    return answer(_envelope(rows, more, token), _added_headers(rows))
 
 
 def _version(row: TaxiiRow) -> str:
@@ -202,7 +164,7 @@ def _version(row: TaxiiRow) -> str:
 
 def _exists(kb: KnowledgeBase, who: Principal, collection_id: str, object_id: str) -> bool:
     found = _collection(kb, who, collection_id)
-    return bool(_store(kb).taxii_page(found.scope, TaxiiFilter(ids=(object_id,)), None, 1, False))
+    return bool(store(kb).taxii_page(found.scope, TaxiiFilter(ids=(object_id,)), None, 1, False))
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/")
@@ -212,13 +174,13 @@ def one_object(
     request: Request,
     who: Principal = Depends(taxii_principal),
 ) -> Response:
-    kb = _reader(request)
+    kb = reader(request)
     rows, more, token = _page(
         request, kb, who, collection_id, only=object_id, allow=("version", "spec_version")
     )
     if not rows and not _exists(kb, who, collection_id, object_id):
-        raise _refuse(404, f"no object {object_id[:120]} in this collection")
-    return _answer(_envelope(rows, more, token), _added_headers(rows))
+        raise refuse(404, f"no object {object_id[:120]} in this collection")
+    return answer(_envelope(rows, more, token), _added_headers(rows))
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/versions/")
@@ -228,18 +190,18 @@ def versions(
     request: Request,
     who: Principal = Depends(taxii_principal),
 ) -> Response:
-    kb = _reader(request)
+    kb = reader(request)
     rows, more, token = _page(
         request, kb, who, collection_id, only=object_id, with_json=False, allow=("spec_version",)
     )
     if not rows and not _exists(kb, who, collection_id, object_id):
-        raise _refuse(404, f"no object {object_id[:120]} in this collection")
+        raise refuse(404, f"no object {object_id[:120]} in this collection")
     body: dict[str, Any] = {"more": more}
     if token is not None:
         body["next"] = token
     if rows:
         body["versions"] = [_version(row) for row in rows]
-    return _answer(body, _added_headers(rows))
+    return answer(body, _added_headers(rows))
 
 
 @router.get("/api/collections/{collection_id}/manifest/")
@@ -248,7 +210,7 @@ def manifest(
     request: Request,
     who: Principal = Depends(taxii_principal),
 ) -> Response:
-    kb = _reader(request)
+    kb = reader(request)
     rows, more, token = _page(request, kb, who, collection_id, with_json=False)
     body: dict[str, Any] = {"more": more}
     if token is not None:
@@ -263,4 +225,10 @@ def manifest(
             }
             for row in rows
         ]
-    return _answer(body, _added_headers(rows))
+    return answer(body, _added_headers(rows))
+
+
+# Adding objects and status resources: their own module, on this router.
+from threatscope.server.taxii_add import router as _add_router  # noqa: E402
+
+router.include_router(_add_router)

@@ -14,6 +14,7 @@ from threatscope.store.taxii_queries import TaxiiQueries, TaxiiScope
 
 __all__ = [
     "STIX_MEDIA_TYPE",
+    "WRITABLE",
     "Collection",
     "collection_id",
     "find_collection",
@@ -28,6 +29,9 @@ _NAMESPACE = uuid.UUID("6f1c8d0e-4a7b-5b52-9c1e-54534b427461")
 def collection_id(key: str) -> str:
     """The id of the collection `key`: "all", "source:NAME" or "tlp:LEVEL"."""
     return str(uuid.uuid5(_NAMESPACE, key))
+
+
+WRITABLE = collection_id("all")  # objects are added to the knowledge base, never to a view of it
 
 
 @dataclass(frozen=True)
