@@ -191,3 +191,39 @@ def test_any_filter_parameters_read_or_refuse_naming_the_parameter(query: dict[s
         assert str(exc).split(":")[0] in query
     else:
         assert found.added_after is None or found.added_after.endswith("Z")
+
+
+def test_a_producers_own_tlp_definition_ranks_what_it_marks(
+    kb_location: str, tmp_path: Path
+) -> None:
+    """A TLP:RED definition under an id of its own hides what it marks, whether it arrives with
+    the object or was stored by an earlier import."""
+    own_red = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": "marking-definition--0d3a4b5c-6d7e-4f80-9a1b-2c3d4e5f6a7b",
+        "created": "2024-01-01T00:00:00.000Z",
+        "definition_type": "tlp",
+        "definition": {"tlp": "red"},
+        "name": "Our red",
+    }
+
+    def identity(n: int) -> dict[str, Any]:
+        return {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": f"identity--0d3a4b5c-6d7e-4f80-9a1b-2c3d4e5f6a7{n}",
+            "created": "2024-01-01T00:00:00.000Z",
+            "modified": "2024-01-01T00:00:00.000Z",
+            "name": f"Marked with our red {n}",
+            "object_marking_refs": [own_red["id"]],
+        }
+
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"type": "bundle", "objects": [own_red, identity(0)]}))
+    second.write_text(json.dumps({"type": "bundle", "objects": [identity(1)]}))
+    with KnowledgeBase(kb_location) as kb:
+        kb.import_file("stix", first)
+        kb.import_file("stix", second)
+    ranks = {i: rank for i, (rank, _, _) in columns(kb_location).items()}
+    assert ranks[identity(0)["id"]] == ranks[identity(1)["id"]] == RANKS["red"]

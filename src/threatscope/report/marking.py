@@ -17,6 +17,7 @@ from threatscope.errors import ParameterError
 from threatscope.report.provenance import SourceCredit, source_credits
 from threatscope.stix.tlp import MARKING_LEVELS as _MARKING_IDS
 from threatscope.stix.tlp import PRIVATE_DEFAULT as _PRIVATE_DEFAULT
+from threatscope.stix.tlp import definition_level as _definition_level
 from threatscope.store.queries import Analytics
 
 __all__ = [
@@ -83,9 +84,6 @@ LEVELS: dict[str, Tlp] = {
     )
 }
 
-_TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
-
-
 def parse_tlp(text: str) -> Tlp:
     """`clear`, `TLP:AMBER+STRICT`, … (any case); anything else is a ParameterError naming
     them."""
@@ -94,20 +92,6 @@ def parse_tlp(text: str) -> Tlp:
         reason = f"{text!r} is not a TLP 2.0 level; use one of: {', '.join(LEVELS)}"
         raise ParameterError(f"tlp {reason}", f"--tlp {reason}")
     return LEVELS[key]
-
-
-def _definition_level(doc: dict) -> str | None:
-    """The TLP level a stored marking-definition object defines, whatever its id."""
-    extension = (doc.get("extensions") or {}).get(_TLP2_EXTENSION) or {}
-    if isinstance(extension.get("tlp_2_0"), str):
-        return extension["tlp_2_0"].lower()
-    definition = doc.get("definition") or {}
-    if doc.get("definition_type") == "tlp" and isinstance(definition.get("tlp"), str):
-        return definition["tlp"].lower()
-    name = doc.get("name")
-    if isinstance(name, str) and name.upper().startswith("TLP:"):
-        return name[4:].lower()
-    return None
 
 
 def stored_markings(db: Analytics) -> dict[str, int]:

@@ -8,7 +8,7 @@ The store keeps this rank in a column, so that a server filters by clearance in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
@@ -16,8 +16,10 @@ __all__ = [
     "PRIVATE_DEFAULT",
     "PUBLIC_IMPORTERS",
     "RANKS",
+    "definition_level",
     "marking_refs",
     "object_tlp_rank",
+    "tlp_definitions",
 ]
 
 RANKS = {"clear": 0, "green": 1, "amber": 2, "amber+strict": 3, "red": 4}
@@ -43,6 +45,37 @@ PRIVATE_DEFAULT = "amber"
 PUBLIC_IMPORTERS = ("attack", "eurepoc", "kev", "misp-galaxy")
 
 
+_TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+
+
+def definition_level(doc: dict[str, Any]) -> str | None:
+    """The TLP level a marking-definition object defines, whatever its id."""
+    extension = (doc.get("extensions") or {}).get(_TLP2_EXTENSION) or {}
+    if isinstance(extension.get("tlp_2_0"), str):
+        return str(extension["tlp_2_0"]).lower()
+    definition = doc.get("definition") or {}
+    if doc.get("definition_type") == "tlp" and isinstance(definition.get("tlp"), str):
+        return str(definition["tlp"]).lower()
+    name = doc.get("name")
+    if isinstance(name, str) and name.upper().startswith("TLP:"):
+        return name[4:].lower()
+    return None
+
+
+def tlp_definitions(definitions: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Marking-definition id -> TLP level, for definitions of TLP under ids of their own (a
+    producer's copy of TLP:RED must hide what it marks as the published one does)."""
+    found: dict[str, str] = {}
+    for doc in definitions:
+        if doc.get("type") != "marking-definition" or not isinstance(doc.get("id"), str):
+            continue
+        level = definition_level(doc)
+        level = "clear" if level == "white" else level
+        if level in RANKS and doc["id"] not in MARKING_LEVELS:
+            found[doc["id"]] = level
+    return found
+
+
 def marking_refs(obj: dict[str, Any]) -> Iterator[str]:
     """Every marking-definition id an object carries, on the object or on some of its
     properties."""
@@ -56,9 +89,13 @@ def marking_refs(obj: dict[str, Any]) -> Iterator[str]:
                 yield marking["marking_ref"]
 
 
-def object_tlp_rank(obj: dict[str, Any], importer: str) -> int:
-    """The rank of `obj`, brought by `importer` (module docstring)."""
-    marked = [RANKS[MARKING_LEVELS[ref]] for ref in marking_refs(obj) if ref in MARKING_LEVELS]
+def object_tlp_rank(
+    obj: dict[str, Any], importer: str, custom: Mapping[str, str] | None = None
+) -> int:
+    """The rank of `obj`, brought by `importer` (module docstring); `custom`: tlp_definitions()
+    of the marking definitions stored or arriving with it."""
+    levels = {**MARKING_LEVELS, **custom} if custom else MARKING_LEVELS
+    marked = [RANKS[levels[ref]] for ref in marking_refs(obj) if ref in levels]
     if marked:
         return max(marked)
     return RANKS["clear"] if importer in PUBLIC_IMPORTERS else RANKS[PRIVATE_DEFAULT]

@@ -13,7 +13,7 @@ import psycopg
 
 from threatscope.errors import InputError
 from threatscope.names import normalise_name, object_aliases
-from threatscope.stix.tlp import object_tlp_rank
+from threatscope.stix.tlp import object_tlp_rank, tlp_definitions
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store import versions
 from threatscope.store.base import ActorRow, ImportReport, IncidentFacts, Progress, StoredObject
@@ -139,8 +139,9 @@ class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
             ("aliases", "object_id"),
         ):
             conn.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", (replaced,))
+        custom = tlp_definitions([*self.marking_definitions(), *(obj for _, obj in found.changed)])
         self._write_objects(
-            found.changed, source, path, (import_id, started), progress, set(replaced)
+            found.changed, source, path, (import_id, started, custom), progress, set(replaced)
         )
         older = found.older + len(objects) - len(newest)  # and superseded versions in the input
         conn.execute(
@@ -186,7 +187,7 @@ class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
         changed: list[tuple[str, dict[str, Any]]],
         source: str,
         path: str,
-        stamp: tuple[int, str],
+        stamp: tuple[int, str, dict[str, str]],
         progress: Progress | None,
         replaced: set[str],
     ) -> None:
@@ -226,7 +227,7 @@ class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
         items: list[tuple[str, dict[str, Any]]],
         source: str,
         path: str,
-        stamp: tuple[int, str],
+        stamp: tuple[int, str, dict[str, str]],
         into: str,
         counter: _Progress,
     ) -> None:
@@ -255,11 +256,11 @@ class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
         items: list[tuple[str, dict[str, Any]]],
         source: str,
         path: str,
-        stamp: tuple[int, str],
+        stamp: tuple[int, str, dict[str, str]],
         derived: _DerivedRows,
         counter: _Progress,
     ) -> Iterator[tuple[Any, ...]]:
-        import_id, date_added = stamp
+        import_id, date_added, custom = stamp  # custom: TLP definitions under their own ids
         for modified, obj in items:
             object_id = obj["id"]
             importer = versions.importer_of(obj, source)
@@ -284,7 +285,7 @@ class PostgresWriter(PostgresActorQueries, PostgresDocumentQueries):
                 importer,
                 import_id,
                 text,
-                object_tlp_rank(obj, importer),
+                object_tlp_rank(obj, importer, custom),
                 date_added,
             )
             derived.add(obj, object_id, modified, import_id, importer)

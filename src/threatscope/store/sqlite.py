@@ -23,7 +23,7 @@ import orjson
 
 from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name, object_aliases
-from threatscope.stix.tlp import object_tlp_rank
+from threatscope.stix.tlp import object_tlp_rank, tlp_definitions
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store import migrations, versions
 from threatscope.store.base import (
@@ -447,8 +447,10 @@ class SQLiteWriter(SQLiteAnalytics):
         ):
             conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", replaced)
         changed.sort(key=lambda item: item[1]["id"])  # key order keeps B-tree inserts local
+        custom = tlp_definitions([*self.marking_definitions(), *(obj for _, obj in changed)])
         for start in range(0, len(changed), _WRITE_CHUNK):
-            self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id, started)
+            chunk = changed[start : start + _WRITE_CHUNK]
+            self._write_objects(chunk, source, import_id, (started, custom))
             if progress:
                 progress(min(start + _WRITE_CHUNK, len(changed)), len(changed))
         older = found.older + len(objects) - len(newest)  # and superseded versions in the input
@@ -511,8 +513,10 @@ class SQLiteWriter(SQLiteAnalytics):
         changed: list[tuple[str, dict[str, Any]]],
         source: str,
         import_id: int,
-        date_added: str,
+        added: tuple[str, dict[str, str]],
     ) -> None:
+        """`added`: the import's start (date_added) and its custom TLP definitions."""
+        date_added, custom = added
         conn = self._conn
         object_rows, relationship_rows, external_rows, alias_rows, provenance_rows = (
             [],
@@ -539,7 +543,7 @@ class SQLiteWriter(SQLiteAnalytics):
                     importer,
                     import_id,
                     _dumps(obj),
-                    object_tlp_rank(obj, importer),
+                    object_tlp_rank(obj, importer, custom),
                     date_added,
                 )
             )
