@@ -225,5 +225,10 @@ def test_a_producers_own_tlp_definition_ranks_what_it_marks(
     with KnowledgeBase(kb_location) as kb:
         kb.import_file("stix", first)
         kb.import_file("stix", second)
-    ranks = {i: rank for i, (rank, _, _) in columns(kb_location).items()}
+    written = columns(kb_location)
+    ranks = {i: rank for i, (rank, _, _) in written.items()}
     assert ranks[identity(0)["id"]] == ranks[identity(1)["id"]] == RANKS["red"]
+    # The migration's SQL reads the stored definition the same way.
+    forget_columns(kb_location)
+    open_store(kb_location).close()
+    assert columns(kb_location) == written
