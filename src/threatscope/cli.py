@@ -328,6 +328,22 @@ def sync_(
         )
 
 
+@app.command("serve")
+def serve_(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    anonymous_read: Annotated[
+        bool,
+        typer.Option(help="Answer unauthenticated reads (TLP:CLEAR objects only; never writes)."),
+    ] = False,
+) -> None:
+    """Serve the knowledge base over HTTP (TAXII 2.1, REST, web UI) until interrupted."""
+    from threatscope.server.serve import serve
+
+    with _errors():
+        serve(State.db, host, port, anonymous_read=anonymous_read)
+
+
 @app.command("sources")
 def sources_(json: JsonOption = False) -> None:
     """List the sources `import` understands."""

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from threatscope.errors import ParameterError
 from threatscope.report.provenance import SourceCredit, source_credits
+from threatscope.stix.tlp import MARKING_LEVELS as _MARKING_IDS
+from threatscope.stix.tlp import PRIVATE_DEFAULT as _PRIVATE_DEFAULT
+from threatscope.stix.tlp import definition_level as _definition_level
 from threatscope.store.queries import Analytics
 
 __all__ = [
@@ -81,25 +84,6 @@ LEVELS: dict[str, Tlp] = {
     )
 }
 
-# The published STIX marking-definition ids: TLP 1.0 (STIX 2.1 spec; WHITE is now CLEAR) and the
-# TLP 2.0 extension (oasis-open/cti-stix-common-objects). Consumers recognise TLP by these ids.
-_MARKING_IDS = {
-    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear",
-    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
-    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "amber",
-    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red",
-    "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": "clear",
-    "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": "green",
-    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": "amber",
-    "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": "amber+strict",
-    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": "red",
-}
-_TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
-# Unmarked data from a source not known to be public: not for the world, but shareable where it
-# is needed, which is what most sharing communities assume of unlabelled intelligence.
-_PRIVATE_DEFAULT = "amber"
-
-
 def parse_tlp(text: str) -> Tlp:
     """`clear`, `TLP:AMBER+STRICT`, … (any case); anything else is a ParameterError naming
     them."""
@@ -108,20 +92,6 @@ def parse_tlp(text: str) -> Tlp:
         reason = f"{text!r} is not a TLP 2.0 level; use one of: {', '.join(LEVELS)}"
         raise ParameterError(f"tlp {reason}", f"--tlp {reason}")
     return LEVELS[key]
-
-
-def _definition_level(doc: dict) -> str | None:
-    """The TLP level a stored marking-definition object defines, whatever its id."""
-    extension = (doc.get("extensions") or {}).get(_TLP2_EXTENSION) or {}
-    if isinstance(extension.get("tlp_2_0"), str):
-        return extension["tlp_2_0"].lower()
-    definition = doc.get("definition") or {}
-    if doc.get("definition_type") == "tlp" and isinstance(definition.get("tlp"), str):
-        return definition["tlp"].lower()
-    name = doc.get("name")
-    if isinstance(name, str) and name.upper().startswith("TLP:"):
-        return name[4:].lower()
-    return None
 
 
 def stored_markings(db: Analytics) -> dict[str, int]:

@@ -9,6 +9,8 @@ Versions (PRAGMA user_version; the DDL of each is kept in tests/data/schemas/vN.
    the fact tables from the stored incidents, which is right for both.
 4. PRAGMA application_id 'TSKB' (0x54534B42): the file says it is a ThreatScope knowledge base,
    so `--db` can refuse another application's SQLite file without touching it.
+5. objects.tlp_rank and objects.date_added (indexed), for the TAXII server: filtering by clearance
+   and paging by the date a version was added happen in the database (store/tlp_backfill.py).
 
 Each step is plain data (the version it produces, what it changes, the statements to run), so
 another backend can keep its own list beside this one. Tables derived from stored objects
@@ -21,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from threatscope.store.base import Writer
+from threatscope.store.tlp_backfill import SQLITE_BACKFILL
 
 __all__ = ["APPLICATION_ID", "LATEST", "MIGRATIONS", "Migration", "pending", "rebuild_derived"]
 
@@ -120,6 +123,18 @@ _V3_FACT_TABLES = (
     "CREATE INDEX incident_labels_by_kind ON incident_labels(kind, value)",
 )
 
+# Shared with PostgreSQL's step 2 (postgres_migrations.py): the same columns and indexes.
+# tlp_rank defaults to RED: a row some writer failed to rank is hidden, never leaked.
+TAXII_COLUMNS = (
+    "ALTER TABLE objects ADD COLUMN tlp_rank INTEGER NOT NULL DEFAULT 4",
+    "ALTER TABLE objects ADD COLUMN date_added TEXT NOT NULL DEFAULT ''",
+)
+TAXII_INDEXES = (
+    "CREATE INDEX objects_by_added ON objects(date_added, id)",
+    "CREATE INDEX objects_by_source_added ON objects(source, date_added, id)",
+    "CREATE INDEX objects_by_tlp_added ON objects(tlp_rank, date_added, id)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "incident fact tables for the landscape", _V2_FACT_TABLES),
     Migration(
@@ -131,6 +146,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "mark the file as a ThreatScope knowledge base (application_id)", (
         f"PRAGMA application_id = {APPLICATION_ID}",
     )),
+    Migration(
+        5,
+        "TLP rank and date added of every object, indexed (the TAXII server)",
+        (*TAXII_COLUMNS, SQLITE_BACKFILL, *TAXII_INDEXES),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

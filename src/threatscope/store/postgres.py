@@ -35,6 +35,7 @@ from threatscope.store.location import shown_location
 from threatscope.store.postgres_actors import PostgresActorQueries
 from threatscope.store.postgres_documents import PostgresDocumentQueries
 from threatscope.store.postgres_landscape import PostgresLandscapeQueries
+from threatscope.store.postgres_taxii import PostgresTaxiiQueries
 from threatscope.store.postgres_writer import WRITERS_LOCK, PostgresWriter, stream
 from threatscope.store.queries import ActorQueries, DocumentQueries, LandscapeQueries
 
@@ -105,7 +106,9 @@ def _unavailable(location: str, caller: Any) -> StoreError:
     )
 
 
-class PostgresStore(PostgresLandscapeQueries, PostgresActorQueries, PostgresDocumentQueries):
+class PostgresStore(
+    PostgresLandscapeQueries, PostgresActorQueries, PostgresDocumentQueries, PostgresTaxiiQueries
+):
     def __init__(
         self,
         url: str,

@@ -1,4 +1,4 @@
--- ThreatScope knowledge base, PostgreSQL schema version 1 (older databases are upgraded by
+-- ThreatScope knowledge base, PostgreSQL schema version 2 (older databases are upgraded by
 -- postgres_migrations.py). The same tables as the SQLite schema (schema.sql, which explains
 -- each), with the object JSON as jsonb.
 --
@@ -32,9 +32,14 @@ CREATE TABLE IF NOT EXISTS objects (
     deprecated SMALLINT NOT NULL DEFAULT 0,
     source TEXT COLLATE "C" NOT NULL,
     import_id BIGINT NOT NULL,
-    json JSONB NOT NULL
+    json JSONB NOT NULL,
+    tlp_rank INTEGER NOT NULL DEFAULT 4,  -- as SQLite's schema.sql explains
+    date_added TEXT COLLATE "C" NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS objects_by_type ON objects(type, revoked);
+CREATE INDEX IF NOT EXISTS objects_by_added ON objects(date_added, id);
+CREATE INDEX IF NOT EXISTS objects_by_source_added ON objects(source, date_added, id);
+CREATE INDEX IF NOT EXISTS objects_by_tlp_added ON objects(tlp_rank, date_added, id);
 
 CREATE TABLE IF NOT EXISTS provenance (
     object_id TEXT COLLATE "C" NOT NULL,

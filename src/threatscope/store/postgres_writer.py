@@ -13,6 +13,7 @@ import psycopg
 
 from threatscope.errors import InputError
 from threatscope.names import normalise_name, object_aliases
+from threatscope.stix.tlp import object_tlp_rank, tlp_definitions
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store import versions
 from threatscope.store.base import ActorRow, ImportReport, IncidentFacts, Progress, StoredObject
@@ -33,7 +34,10 @@ _FACT_TABLES = (
     "incident_labels",
     "incident_sources",
 )
-_OBJECT_COLUMNS = "id, type, name, created, modified, revoked, deprecated, source, import_id, json"
+_OBJECT_COLUMNS = (
+    "id, type, name, created, modified, revoked, deprecated, source, import_id, json, tlp_rank,"
+    " date_added"
+)
 # Tables a new version of a stored object is merged into through a temporary table.
 _MERGED = ("objects", "provenance", "external_ids", "aliases")
 
@@ -125,10 +129,11 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
             [newest[object_id][1] for object_id in replaced], source, path, allow_foreign
         )
         # Numbered under the writers' lock: no sequence, whose numbers a rollback would skip.
+        started = _now()  # under the writers' lock: later imports start later (TAXII date_added)
         rows = conn.execute(
             "INSERT INTO imports (id, source, path, started)"
             " SELECT coalesce(max(id), 0) + 1, %s, %s, %s FROM imports RETURNING id",
-            (source, path, _now()),
+            (source, path, started),
         ).fetchone()
         assert rows is not None
         import_id = int(rows[0])
@@ -138,7 +143,10 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
             ("aliases", "object_id"),
         ):
             conn.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", (replaced,))
-        self._write_objects(found.changed, source, path, import_id, progress, set(replaced))
+        custom = tlp_definitions([*self.marking_definitions(), *(obj for _, obj in found.changed)])
+        self._write_objects(
+            found.changed, source, path, (import_id, started, custom), progress, set(replaced)
+        )
         older = found.older + len(objects) - len(newest)  # and superseded versions in the input
         conn.execute(
             "UPDATE imports SET finished = %s, received = %s, added = %s, updated = %s,"
@@ -183,7 +191,7 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
         changed: list[tuple[str, dict[str, Any]]],
         source: str,
         path: str,
-        import_id: int,
+        stamp: tuple[int, str, dict[str, str]],
         progress: Progress | None,
         replaced: set[str],
     ) -> None:
@@ -196,18 +204,19 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
         updates = [item for item in changed if item[1]["id"] in replaced]
         counter = _Progress(progress, len(changed))
         with conn.cursor() as cursor:
-            self._copy_objects(cursor, new, source, path, import_id, "", counter)
+            self._copy_objects(cursor, new, source, path, stamp, "", counter)
             if not updates:
                 return
             for table in _MERGED:
                 cursor.execute(f"CREATE TEMP TABLE incoming_{table} (LIKE {table}) ON COMMIT DROP")
-            self._copy_objects(cursor, updates, source, path, import_id, "incoming_", counter)
+            self._copy_objects(cursor, updates, source, path, stamp, "incoming_", counter)
             cursor.execute(
                 f"INSERT INTO objects SELECT {_OBJECT_COLUMNS} FROM incoming_objects"
                 " ON CONFLICT (id) DO UPDATE SET type = excluded.type, name = excluded.name,"
                 " created = excluded.created, modified = excluded.modified,"
                 " revoked = excluded.revoked, deprecated = excluded.deprecated,"
-                " source = excluded.source, import_id = excluded.import_id, json = excluded.json"
+                " source = excluded.source, import_id = excluded.import_id, json = excluded.json,"
+                " tlp_rank = excluded.tlp_rank, date_added = excluded.date_added"
             )
             for table in _MERGED[1:]:
                 cursor.execute(
@@ -222,7 +231,7 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
         items: list[tuple[str, dict[str, Any]]],
         source: str,
         path: str,
-        import_id: int,
+        stamp: tuple[int, str, dict[str, str]],
         into: str,
         counter: _Progress,
     ) -> None:
@@ -235,7 +244,7 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
         _copy(
             cursor,
             f"{into}objects",
-            self._object_rows(items, source, path, import_id, derived, counter),
+            self._object_rows(items, source, path, stamp, derived, counter),
         )
         _copy(cursor, f"{into}provenance", derived.provenance)
         # One row per key, the first, as SQLite's INSERT OR IGNORE keeps it.
@@ -251,10 +260,11 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
         items: list[tuple[str, dict[str, Any]]],
         source: str,
         path: str,
-        import_id: int,
+        stamp: tuple[int, str, dict[str, str]],
         derived: _DerivedRows,
         counter: _Progress,
     ) -> Iterator[tuple[Any, ...]]:
+        import_id, date_added, custom = stamp  # custom: TLP definitions under their own ids
         for modified, obj in items:
             object_id = obj["id"]
             importer = versions.importer_of(obj, source)
@@ -279,6 +289,8 @@ class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDoc
                 importer,
                 import_id,
                 text,
+                object_tlp_rank(obj, importer, custom),
+                date_added,
             )
             derived.add(obj, object_id, modified, import_id, importer)
             counter.step()

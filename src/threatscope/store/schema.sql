@@ -1,4 +1,4 @@
--- ThreatScope knowledge base, SQLite schema version 4 (older files are
+-- ThreatScope knowledge base, SQLite schema version 5 (older files are
 -- upgraded by migrations.py).
 -- `objects` holds the current version of every STIX object; everything else is derived from it
 -- on import (relationships, external_ids, aliases) or by actor resolution (actor_*), except
@@ -27,9 +27,17 @@ CREATE TABLE IF NOT EXISTS objects (
     deprecated INTEGER NOT NULL DEFAULT 0,
     source TEXT NOT NULL,            -- the importer that brought the current version
     import_id INTEGER NOT NULL REFERENCES imports(id),
-    json TEXT NOT NULL
+    json TEXT NOT NULL,
+    tlp_rank INTEGER NOT NULL DEFAULT 4,
+    date_added TEXT NOT NULL DEFAULT ''
 );
+-- For the TAXII server (stix/tlp.py): tlp_rank is the object's TLP rank (0 CLEAR .. 4 RED; RED
+-- by default, so a row no writer ranked is hidden), date_added when its current version was
+-- added (its import's start: imports are serialised, so it only grows).
 CREATE INDEX IF NOT EXISTS objects_by_type ON objects(type, revoked);
+CREATE INDEX IF NOT EXISTS objects_by_added ON objects(date_added, id);
+CREATE INDEX IF NOT EXISTS objects_by_source_added ON objects(source, date_added, id);
+CREATE INDEX IF NOT EXISTS objects_by_tlp_added ON objects(tlp_rank, date_added, id);
 
 CREATE TABLE IF NOT EXISTS provenance (
     object_id TEXT NOT NULL,
@@ -145,4 +153,4 @@ CREATE INDEX IF NOT EXISTS incident_labels_by_kind ON incident_labels(kind, valu
 
 -- 'TSKB': marks the file as ours, so --db never adopts another application's database.
 PRAGMA application_id = 1414744898;
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

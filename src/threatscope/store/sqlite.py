@@ -23,6 +23,7 @@ import orjson
 
 from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name, object_aliases
+from threatscope.stix.tlp import object_tlp_rank, tlp_definitions
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store import migrations, versions
 from threatscope.store.base import (
@@ -36,6 +37,7 @@ from threatscope.store.base import (
 from threatscope.store.sqlite_actors import SQLiteActorQueries
 from threatscope.store.sqlite_documents import SQLiteDocumentQueries
 from threatscope.store.sqlite_landscape import SQLiteLandscapeQueries
+from threatscope.store.sqlite_taxii import SQLiteTaxiiQueries
 
 __all__ = ["SQLiteStore"]
 
@@ -99,7 +101,9 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-class SQLiteAnalytics(SQLiteLandscapeQueries, SQLiteActorQueries, SQLiteDocumentQueries):
+class SQLiteAnalytics(
+    SQLiteLandscapeQueries, SQLiteActorQueries, SQLiteDocumentQueries, SQLiteTaxiiQueries
+):
     """Every read question of `store.queries.Analytics`, asked of one connection."""
 
     _conn: sqlite3.Connection
@@ -431,8 +435,9 @@ class SQLiteWriter(SQLiteAnalytics):
         foreign = self._foreign_versions(
             [newest[object_id][1] for object_id in found.replaced], source, path, allow_foreign
         )
+        started = _now()  # under the write lock: later imports start later (TAXII date_added)
         import_id = conn.execute(
-            "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, _now())
+            "INSERT INTO imports (source, path, started) VALUES (?, ?, ?)", (source, path, started)
         ).lastrowid
         assert import_id is not None
         for table, key in (
@@ -442,8 +447,10 @@ class SQLiteWriter(SQLiteAnalytics):
         ):
             conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", replaced)
         changed.sort(key=lambda item: item[1]["id"])  # key order keeps B-tree inserts local
+        custom = tlp_definitions([*self.marking_definitions(), *(obj for _, obj in changed)])
         for start in range(0, len(changed), _WRITE_CHUNK):
-            self._write_objects(changed[start : start + _WRITE_CHUNK], source, import_id)
+            chunk = changed[start : start + _WRITE_CHUNK]
+            self._write_objects(chunk, source, import_id, (started, custom))
             if progress:
                 progress(min(start + _WRITE_CHUNK, len(changed)), len(changed))
         older = found.older + len(objects) - len(newest)  # and superseded versions in the input
@@ -502,8 +509,14 @@ class SQLiteWriter(SQLiteAnalytics):
         return found
 
     def _write_objects(
-        self, changed: list[tuple[str, dict[str, Any]]], source: str, import_id: int
+        self,
+        changed: list[tuple[str, dict[str, Any]]],
+        source: str,
+        import_id: int,
+        added: tuple[str, dict[str, str]],
     ) -> None:
+        """`added`: the import's start (date_added) and its custom TLP definitions."""
+        date_added, custom = added
         conn = self._conn
         object_rows, relationship_rows, external_rows, alias_rows, provenance_rows = (
             [],
@@ -530,6 +543,8 @@ class SQLiteWriter(SQLiteAnalytics):
                     importer,
                     import_id,
                     _dumps(obj),
+                    object_tlp_rank(obj, importer, custom),
+                    date_added,
                 )
             )
             provenance_rows.append((object_id, modified, import_id))
@@ -547,11 +562,12 @@ class SQLiteWriter(SQLiteAnalytics):
                     alias_rows.append((object_id, alias, normalise_name(alias), importer))
         conn.executemany(
             "INSERT INTO objects (id, type, name, created, modified, revoked, deprecated, source,"
-            " import_id, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " import_id, json, tlp_rank, date_added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET type = excluded.type, name = excluded.name,"
             " created = excluded.created, modified = excluded.modified,"
             " revoked = excluded.revoked, deprecated = excluded.deprecated,"
-            " source = excluded.source, import_id = excluded.import_id, json = excluded.json",
+            " source = excluded.source, import_id = excluded.import_id, json = excluded.json,"
+            " tlp_rank = excluded.tlp_rank, date_added = excluded.date_added",
             object_rows,
         )
         conn.executemany(
