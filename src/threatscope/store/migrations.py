@@ -9,6 +9,8 @@ Versions (PRAGMA user_version; the DDL of each is kept in tests/data/schemas/vN.
    the fact tables from the stored incidents, which is right for both.
 4. PRAGMA application_id 'TSKB' (0x54534B42): the file says it is a ThreatScope knowledge base,
    so `--db` can refuse another application's SQLite file without touching it.
+5. (reserved for the TAXII work, developed in parallel: an empty step until it is merged)
+6. user accounts: `users`, `api_tokens` (argon2 hashes only) and the `audit_log`.
 
 Each step is plain data (the version it produces, what it changes, the statements to run), so
 another backend can keep its own list beside this one. Tables derived from stored objects
@@ -120,6 +122,36 @@ _V3_FACT_TABLES = (
     "CREATE INDEX incident_labels_by_kind ON incident_labels(kind, value)",
 )
 
+# Shared with schema.sql, which creates the same tables for a new knowledge base.
+ACCESS_TABLES = (
+    """CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    clearance TEXT NOT NULL,
+    created TEXT NOT NULL,
+    revoked TEXT
+)""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users(name),
+    prefix TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_used TEXT,
+    revoked TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens(username)",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    remote TEXT,
+    detail TEXT NOT NULL DEFAULT '{}'
+)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "incident fact tables for the landscape", _V2_FACT_TABLES),
     Migration(
@@ -131,6 +163,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "mark the file as a ThreatScope knowledge base (application_id)", (
         f"PRAGMA application_id = {APPLICATION_ID}",
     )),
+    # Placeholder: the TAXII branch's step 5 replaces it when both are merged.
+    Migration(5, "reserved (no change)", ()),
+    Migration(6, "user accounts: users, api_tokens, audit_log", ACCESS_TABLES),
 )
 LATEST = MIGRATIONS[-1].version
 
