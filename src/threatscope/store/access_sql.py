@@ -139,7 +139,9 @@ class AccessSQL:
     def audit_log(self, limit: int | None = None) -> list[AuditRow]:
         statement = f"SELECT {_AUDIT} FROM audit_log ORDER BY id DESC"
         rows = (
-            self._run(statement + " LIMIT ?", (limit,)) if limit is not None else self._run(statement)
+            self._run(statement + " LIMIT ?", (limit,))
+            if limit is not None
+            else self._run(statement)
         )
         return [
             AuditRow(*row[:6], row[6] if isinstance(row[6], dict) else orjson.loads(row[6]))
