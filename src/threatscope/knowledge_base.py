@@ -357,7 +357,8 @@ class KnowledgeBase:
         from threatscope.access import accounts
 
         self._writable("add_user()")
-        return accounts.add_user(self.store, name, role, clearance, by=by, remote=remote)
+        row = accounts.new_user(name, role, clearance)  # bad input creates no knowledge base
+        return accounts.add_user(self.store, row, by=by, remote=remote)
 
     def users(self) -> tuple[User, ...]:
         """Every user, revoked ones too, by name."""
@@ -370,8 +371,10 @@ class KnowledgeBase:
         """Revoke the user and all their tokens (at once in this process)."""
         from threatscope.access import accounts
 
-        self._writable("revoke_user()")
-        return accounts.revoke_user(self.store, name, by=by, remote=remote)
+        store = self._writable("revoke_user()")
+        if store is None:
+            raise accounts.no_user(name)
+        return accounts.revoke_user(store, name, by=by, remote=remote)
 
     def create_token(
         self, name: str, *, by: str | None = None, remote: str | None = None
@@ -379,8 +382,10 @@ class KnowledgeBase:
         """A new API token for the active user `name`; its secret exists only in the result."""
         from threatscope.access import accounts
 
-        self._writable("create_token()")
-        return accounts.create_token(self.store, name, by=by, remote=remote)
+        store = self._writable("create_token()")
+        if store is None:
+            raise accounts.no_user(name)
+        return accounts.create_token(store, name, by=by, remote=remote)
 
     def tokens(self, user: str | None = None) -> tuple[Token, ...]:
         """The stored tokens (prefixes and dates, never secrets), of one user or all."""
@@ -395,8 +400,10 @@ class KnowledgeBase:
         """Revoke a token by its prefix (or the whole token)."""
         from threatscope.access import accounts
 
-        self._writable("revoke_token()")
-        return accounts.revoke_token(self.store, prefix, by=by, remote=remote)
+        store = self._writable("revoke_token()")
+        if store is None:
+            raise ConfigError(f"no token with prefix {prefix!r}")
+        return accounts.revoke_token(store, prefix, by=by, remote=remote)
 
     def verify_token(self, token: str) -> User | None:
         """The active user an active `token` belongs to, else None (records its use)."""

@@ -11,7 +11,16 @@ from threatscope.access.users import User, check_name, check_role, parse_clearan
 from threatscope.errors import ConfigError
 from threatscope.store.access import AccessQueries, AuditEntry, UserRow
 
-__all__ = ["add_user", "audit_log", "create_token", "record", "revoke_token", "revoke_user"]
+__all__ = [
+    "add_user",
+    "audit_log",
+    "create_token",
+    "new_user",
+    "no_user",
+    "record",
+    "revoke_token",
+    "revoke_user",
+]
 
 
 def _entry(
@@ -20,16 +29,15 @@ def _entry(
     return AuditEntry(by or local_user(), action, target, remote or "local", detail)
 
 
+def new_user(name: str, role: str, clearance: str) -> UserRow:
+    """The row of a new user, validated (a ConfigError names what is wrong)."""
+    return UserRow(check_name(name), check_role(role), parse_clearance(clearance).key, now())
+
+
 def add_user(
-    store: AccessQueries,
-    name: str,
-    role: str,
-    clearance: str,
-    *,
-    by: str | None = None,
-    remote: str | None = None,
+    store: AccessQueries, row: UserRow, *, by: str | None = None, remote: str | None = None
 ) -> User:
-    row = UserRow(check_name(name), check_role(role), parse_clearance(clearance).key, now())
+    name = row.name
     audit = _entry(by, "user.add", name, remote, role=row.role, clearance=row.clearance)
     if not store.add_user(row, audit):
         held = store.user(name)
@@ -38,14 +46,16 @@ def add_user(
     return User.from_row(row)
 
 
+def no_user(name: str) -> ConfigError:
+    return ConfigError(f"no user named {name!r}")
+
+
 def revoke_user(
     store: AccessQueries, name: str, *, by: str | None = None, remote: str | None = None
 ) -> User:
     if not store.revoke_user(name, now(), _entry(by, "user.revoke", name, remote)):
         held = store.user(name)
-        raise ConfigError(
-            f"user {name!r} is already revoked" if held else f"no user named {name!r}"
-        )
+        raise ConfigError(f"user {name!r} is already revoked" if held else str(no_user(name)))
     VERIFIED.clear()  # at once in this process: no cached token of theirs outlives this
     held = store.user(name)
     assert held is not None
@@ -55,7 +65,7 @@ def revoke_user(
 def _active_user(store: AccessQueries, name: str) -> User:
     held = store.user(name)
     if held is None:
-        raise ConfigError(f"no user named {name!r}")
+        raise no_user(name)
     if held.revoked is not None:
         raise ConfigError(f"user {name!r} is revoked")
     return User.from_row(held)
