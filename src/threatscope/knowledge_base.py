@@ -431,8 +431,7 @@ class KnowledgeBase:
         """The audit log, newest first (`limit`: only that many)."""
         from threatscope.access import accounts
 
-        store = self._existing_store()
-        return accounts.audit_log(store, limit) if store else ()
+        return accounts.audit_log(self._existing_store(), limit)
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -117,7 +117,8 @@ def record(
     return store.record_audit(AuditEntry(user, action, target, remote, detail or {}), now())
 
 
-def audit_log(store: AccessQueries, limit: int | None = None) -> tuple[AuditEvent, ...]:
+def audit_log(store: AccessQueries | None, limit: int | None = None) -> tuple[AuditEvent, ...]:
+    """Newest first; `store` None (no knowledge base yet): nothing, once `limit` is checked."""
     if limit is not None and limit < 1:
         raise ConfigError(f"limit {limit}: expected 1 or more")
-    return tuple(AuditEvent.from_row(row) for row in store.audit_log(limit))
+    return () if store is None else tuple(AuditEvent.from_row(r) for r in store.audit_log(limit))
