@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -364,3 +365,36 @@ def test_token_verification_cost_with_and_without_the_cache(accounts: dict[str, 
     slow, fast = per_call(uncached, 5), per_call(cached, 200)
     print(f"token verification: {slow:.1f} ms without the cache, {fast:.3f} ms with it")
     assert fast * 20 < slow
+
+
+def test_the_access_page_python_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (Path(__file__).parent.parent / "docs" / "access.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python\n(.*?)```", page, re.DOTALL)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "docs/access.md", "exec"), {})
+    assert capsys.readouterr().out == "['user.revoke', 'token.create', 'user.add']\n"
+
+
+def test_an_older_knowledge_base_gains_the_account_tables(kb_location: str) -> None:
+    """SQLite's steps are checked against each historic schema (test_migrations.py); here a
+    PostgreSQL knowledge base of version 1 (and a SQLite one of version 4) is brought up."""
+    with open_store(kb_location):
+        pass
+    drop = ["DROP TABLE audit_log", "DROP TABLE api_tokens", "DROP TABLE users"]
+    if kb_location.startswith("postgresql://"):
+        with psycopg.connect(kb_location) as conn:
+            for statement in [*drop, "UPDATE threatscope_schema SET version = 1"]:
+                conn.execute(statement)
+        expected = [(2, "reserved (no change)"), (3, "user accounts: users, api_tokens, audit_log")]
+    else:
+        with sqlite3.connect(kb_location) as conn:
+            for statement in [*drop, "PRAGMA user_version = 4"]:
+                conn.execute(statement)
+        expected = [(5, "reserved (no change)"), (6, "user accounts: users, api_tokens, audit_log")]
+    with open_store(kb_location) as store:
+        assert store.upgrade.steps == expected
+    with KnowledgeBase(kb_location) as kb:
+        kb.add_user("alice", "reader", "clear")
+        assert [u.name for u in kb.users()] == ["alice"]

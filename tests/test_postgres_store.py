@@ -30,6 +30,7 @@ from threatscope.ingest import run_import
 from threatscope.store import SQLiteStore, open_store
 from threatscope.store.migrations import Migration
 from threatscope.store.postgres import PostgresStore
+from threatscope.store.postgres_migrations import LATEST
 
 T0 = "2020-01-01T00:00:00.000Z"
 REDUCED = "incidents/eurepoc-reduced-2026-03/cyber_incidents_ref.csv"
@@ -294,26 +295,31 @@ def test_a_read_only_store_cannot_write(postgres_url: str, tmp_path: Path) -> No
 
 def test_an_older_schema_is_upgraded_and_a_newer_refused(postgres_url: str, tmp_path: Path) -> None:
     with open_store(postgres_url) as store:
-        assert store.upgrade.as_dict() == {"from_version": 0, "to_version": 1, "migrations": []}
+        assert store.upgrade.as_dict() == {
+            "from_version": 0,
+            "to_version": LATEST,
+            "migrations": [],
+        }
         run_import(store, "stix", _bundle(tmp_path, [_group(str(uuid.uuid4()), T0, "Kept")]))
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute("DELETE FROM actors")  # derived: the step below asks for a rebuild
     step = Migration(
-        2, "a note on every object", ("ALTER TABLE objects ADD COLUMN note TEXT",), True
+        LATEST + 1, "a note on every object", ("ALTER TABLE objects ADD COLUMN note TEXT",), True
     )
     with PostgresStore(postgres_url, steps=(step,)) as store:
         assert store.upgrade.as_dict() == {
-            "from_version": 1,
-            "to_version": 2,
-            "migrations": [{"version": 2, "description": "a note on every object"}],
+            "from_version": LATEST,
+            "to_version": LATEST + 1,
+            "migrations": [{"version": LATEST + 1, "description": "a note on every object"}],
         }
         assert store.stats()["actors"] == 1
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT version FROM threatscope_schema").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM threatscope_schema").fetchall() == [(LATEST + 1,)]
         assert conn.execute("SELECT count(note) FROM objects").fetchone() == (0,)
     with PostgresStore(postgres_url, steps=(step,)) as store:
         assert store.upgrade.steps == []
-    with pytest.raises(StoreError, match="schema version 2 is newer than this ThreatScope"):
+    newer = f"schema version {LATEST + 1} is newer than this ThreatScope"
+    with pytest.raises(StoreError, match=newer):
         open_store(postgres_url)
 
 
@@ -431,14 +437,16 @@ def test_knowledge_base_opens_a_postgresql_url(postgres_url: str, misp_path: Pat
 def test_a_reader_opening_an_older_schema_has_it_upgraded(postgres_url: str) -> None:
     with open_store(postgres_url):
         pass
-    step = Migration(2, "an index on names", ("CREATE INDEX objects_by_name ON objects(name)",))
+    step = Migration(
+        LATEST + 1, "an index on names", ("CREATE INDEX objects_by_name ON objects(name)",)
+    )
     with PostgresStore(postgres_url, read_only=True, steps=(step,)) as reader:
         assert reader.upgrade.as_dict()["migrations"] == [
-            {"version": 2, "description": "an index on names"}
+            {"version": LATEST + 1, "description": "an index on names"}
         ]
         assert reader.stats()["objects"] == {}
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT version FROM threatscope_schema").fetchone() == (2,)
+        assert conn.execute("SELECT version FROM threatscope_schema").fetchone() == (LATEST + 1,)
 
 
 def test_knowledge_base_messages_and_repr_hide_the_password(postgres_url: str) -> None:
