@@ -144,6 +144,14 @@ class AccessSQL:
             else self._run(statement)
         )
         return [
-            AuditRow(*row[:6], row[6] if isinstance(row[6], dict) else orjson.loads(row[6]))
+            AuditRow(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6] if isinstance(row[6], dict) else orjson.loads(row[6]),  # jsonb or text
+            )
             for row in rows
         ]
