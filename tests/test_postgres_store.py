@@ -296,7 +296,9 @@ def test_a_read_only_store_cannot_write(postgres_url: str, tmp_path: Path) -> No
 def test_an_older_schema_is_upgraded_and_a_newer_refused(postgres_url: str, tmp_path: Path) -> None:
     with open_store(postgres_url) as store:
         assert store.upgrade.as_dict() == {
-            "from_version": 0, "to_version": LATEST, "migrations": []
+            "from_version": 0,
+            "to_version": LATEST,
+            "migrations": [],
         }
         run_import(store, "stix", _bundle(tmp_path, [_group(str(uuid.uuid4()), T0, "Kept")]))
     with psycopg.connect(postgres_url, autocommit=True) as conn:

@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from threatscope import __version__
 from threatscope.actors import join_member, split_member
+from threatscope.cli_access import register as register_access_commands
 from threatscope.cli_options import LandscapeFilters, MinNOption, landscape_filters
 from threatscope.config import default_db_location, shared_data_dir
 from threatscope.console import SafeConsole, clean, literal, styled
@@ -342,6 +343,10 @@ def serve_(
 
     with _errors():
         serve(State.db, host, port, anonymous_read=anonymous_read)
+
+
+# `users`, `tokens`, `audit`: the server's user accounts (cli_access.py).
+register_access_commands(app, _kb, _print_json, out, err)
 
 
 @app.command("sources")

@@ -48,6 +48,7 @@ from threatscope.store import Store, open_store, postgres_url, sqlite_path
 from threatscope.store.location import shown_location
 
 if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
+    from threatscope.access import AuditEvent, NewToken, Token, User
     from threatscope.attribution import Evidence
 
 __all__ = ["ImportProgress", "KnowledgeBase", "NoEvidenceError", "ParameterError"]
@@ -343,6 +344,94 @@ class KnowledgeBase:
     def imports(self) -> ImportHistory:
         """Every import recorded, oldest first (`threatscope imports --json`)."""
         return ImportHistory(imports=freeze(self.store.imports()))
+
+    # -- users, tokens and the audit log (threatscope.access) --------------------------------
+
+    def add_user(
+        self, name: str, role: str, clearance: str, *, by: str | None = None,
+        remote: str | None = None,
+    ) -> User:
+        """A new user: `role` reader, analyst or admin; `clearance` the strictest TLP level
+        they may see (clear, green, amber, amber+strict, red). `by`/`remote`: who asks and from
+        where, for the audit log (default: this process's OS user, `local`)."""
+        from threatscope.access import accounts
+
+        self._writable("add_user()")
+        row = accounts.new_user(name, role, clearance)  # bad input creates no knowledge base
+        return accounts.add_user(self.store, row, by=by, remote=remote)
+
+    def users(self) -> tuple[User, ...]:
+        """Every user, revoked ones too, by name."""
+        from threatscope.access.users import User
+
+        store = self._existing_store()
+        return tuple(User.from_row(row) for row in store.users()) if store else ()
+
+    def revoke_user(self, name: str, *, by: str | None = None, remote: str | None = None) -> User:
+        """Revoke the user and all their tokens (at once in this process)."""
+        from threatscope.access import accounts
+
+        store = self._writable("revoke_user()")
+        if store is None:
+            raise accounts.no_user(name)
+        return accounts.revoke_user(store, name, by=by, remote=remote)
+
+    def create_token(
+        self, name: str, *, by: str | None = None, remote: str | None = None
+    ) -> NewToken:
+        """A new API token for the active user `name`; its secret exists only in the result."""
+        from threatscope.access import accounts
+
+        store = self._writable("create_token()")
+        if store is None:
+            raise accounts.no_user(name)
+        return accounts.create_token(store, name, by=by, remote=remote)
+
+    def tokens(self, user: str | None = None) -> tuple[Token, ...]:
+        """The stored tokens (prefixes and dates, never secrets), of one user or all."""
+        from threatscope.access.tokens import Token
+
+        store = self._existing_store()
+        return tuple(Token.from_row(row) for row in store.tokens(user)) if store else ()
+
+    def revoke_token(
+        self, prefix: str, *, by: str | None = None, remote: str | None = None
+    ) -> Token:
+        """Revoke a token by its prefix (or the whole token)."""
+        from threatscope.access import accounts
+
+        store = self._writable("revoke_token()")
+        if store is None:
+            raise ConfigError(f"no token with prefix {prefix!r}")
+        return accounts.revoke_token(store, prefix, by=by, remote=remote)
+
+    def verify_token(self, token: str) -> User | None:
+        """The active user an active `token` belongs to, else None (records its use)."""
+        from threatscope.access.tokens import verify_token
+
+        store = self._existing_store()
+        return verify_token(store, token) if store else None
+
+    def record_audit(
+        self,
+        user: str,
+        action: str,
+        target: str | None = None,
+        *,
+        remote: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Add a row to the audit log; returns its id."""
+        from threatscope.access import accounts
+
+        self._writable("record_audit()")
+        return accounts.record(self.store, user, action, target, remote, detail)
+
+    def audit_log(self, limit: int | None = None) -> tuple[AuditEvent, ...]:
+        """The audit log, newest first (`limit`: only that many)."""
+        from threatscope.access import accounts
+
+        return accounts.audit_log(self._existing_store(), limit)
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,7 +28,8 @@ from threatscope import __version__
 from threatscope.config import default_db_location
 from threatscope.errors import ConfigError, InputError, NotFoundError, ThreatScopeError
 from threatscope.server.knowledge import KnowledgeBases
-from threatscope.server.principal import Authenticator, NoUsers
+from threatscope.server.principal import Authenticator
+from threatscope.server.ratelimit import FailedLogins
 from threatscope.server.taxii import router as taxii_router
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -125,6 +127,8 @@ def create_app(
     """The server for the knowledge base at `location` (path or URL; None: the default one).
     `authenticator` finds users from the Authorization header (default: no user accounts);
     `anonymous_read` answers unauthenticated reads with TLP:CLEAR objects only."""
+    from threatscope.server.auth import default_authenticator
+
     knowledge = KnowledgeBases(location or default_db_location())
 
     @asynccontextmanager
@@ -141,7 +145,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.knowledge = knowledge
-    app.state.authenticator = authenticator or NoUsers()
+    app.state.authenticator = authenticator or default_authenticator(knowledge.location)
+    app.state.failed_logins = FailedLogins()
     app.state.anonymous_read = anonymous_read
     app.state.max_body_bytes = max_body_bytes
 
@@ -153,6 +158,7 @@ def create_app(
             response: Response = await call_next(request)
             status = response.status_code
             response.headers.update(SECURITY_HEADERS)
+            await _audit_unrecorded_write(request, status)
             return response
         finally:
             who = getattr(request.state, "principal", None)
@@ -179,6 +185,33 @@ def create_app(
     app.include_router(taxii_router)
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
     return app
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _audit_unrecorded_write(request: Request, status: int) -> None:
+    """A write that succeeded for a user and that its route did not record (deps.audited) is
+    recorded here as its method and path: every write is in the audit log."""
+    who = getattr(request.state, "principal", None)
+    if (
+        request.method not in WRITE_METHODS
+        or status >= 400
+        or who is None
+        or getattr(request.state, "audited", False)
+    ):
+        return
+    knowledge: KnowledgeBases = request.app.state.knowledge
+    remote = request.client.host if request.client else "unknown"
+
+    def record() -> None:
+        with knowledge.writer() as kb:
+            kb.record_audit(
+                who.name, f"{request.method} {request.url.path}", remote=remote,
+                detail={"status": status},
+            )
+
+    await run_in_threadpool(record)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import HTTPException, Request
 
 from threatscope.knowledge_base import KnowledgeBase
 from threatscope.server.principal import ANONYMOUS, Principal, Role, Unauthenticated
 
-__all__ = ["CHALLENGE", "principal", "reader", "requires"]
+__all__ = ["CHALLENGE", "audited", "principal", "reader", "remote_address", "requires"]
 
 # TAXII 2.1 (section 1.6.8) requires HTTP Basic; tokens also come as Bearer.
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="ThreatScope", charset="UTF-8"'}
@@ -21,9 +22,20 @@ def principal(request: Request) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
+    authorization = request.headers.get("authorization")
+    failed_logins = getattr(request.app.state, "failed_logins", None)
+    remote = remote_address(request)
+    if authorization and failed_logins is not None:
+        wait = failed_logins.retry_after(remote)
+        if wait is not None:
+            raise HTTPException(
+                429, "too many failed logins; try again later", headers={"Retry-After": str(wait)}
+            )
     try:
-        found = request.app.state.authenticator(request.headers.get("authorization"))
+        found = request.app.state.authenticator(authorization)
     except Unauthenticated as exc:
+        if failed_logins is not None:
+            failed_logins.failed(remote)
         raise HTTPException(401, str(exc) or "bad credentials", headers=CHALLENGE) from None
     if found is None:
         if not request.app.state.anonymous_read:
@@ -51,3 +63,25 @@ def reader(request: Request) -> KnowledgeBase:
     """This worker thread's read-only knowledge base."""
     kb: KnowledgeBase = request.app.state.knowledge.reader()
     return kb
+
+
+def remote_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def audited(
+    request: Request,
+    action: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Record the request's write in the audit log (who, when, what, from where); a route calls
+    it once its write has landed. Writes no route records are logged by the app after the
+    fact (app.py), so none goes unrecorded."""
+    who = principal(request)
+    with request.app.state.knowledge.writer() as kb:
+        audit_id = kb.record_audit(
+            who.name, action, target, remote=remote_address(request), detail=detail
+        )
+    request.state.audited = True
+    return audit_id

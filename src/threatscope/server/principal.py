@@ -9,14 +9,12 @@ server asks its `Authenticator` once per request; an unauthenticated request is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
+from threatscope.access.roles import ROLES, Role
 from threatscope.report.marking import LEVELS, Tlp
 
 __all__ = ["ANONYMOUS", "ROLES", "Authenticator", "Principal", "Role", "Unauthenticated"]
-
-Role = Literal["reader", "analyst", "admin"]
-ROLES: tuple[Role, ...] = ("reader", "analyst", "admin")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from threatscope.store.access import AccessQueries
 from threatscope.store.queries import Analytics
 
 __all__ = [
@@ -154,7 +155,7 @@ class Writer(Analytics, Protocol):
         ...
 
 
-class Store(Analytics, Protocol):
+class Store(Analytics, AccessQueries, Protocol):
     """A knowledge base. Reads (its own and `Analytics`) may happen at any time; writes happen
     inside `write()`."""
 

@@ -11,6 +11,7 @@ Versions (PRAGMA user_version; the DDL of each is kept in tests/data/schemas/vN.
    so `--db` can refuse another application's SQLite file without touching it.
 5. objects.tlp_rank and objects.date_added (indexed), for the TAXII server: filtering by clearance
    and paging by the date a version was added happen in the database (store/tlp_backfill.py).
+6. user accounts: `users`, `api_tokens` (argon2 hashes only) and the `audit_log`.
 
 Each step is plain data (the version it produces, what it changes, the statements to run), so
 another backend can keep its own list beside this one. Tables derived from stored objects
@@ -135,6 +136,36 @@ TAXII_INDEXES = (
     "CREATE INDEX objects_by_tlp_added ON objects(tlp_rank, date_added, id)",
 )
 
+# Shared with schema.sql, which creates the same tables for a new knowledge base.
+ACCESS_TABLES = (
+    """CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    clearance TEXT NOT NULL,
+    created TEXT NOT NULL,
+    revoked TEXT
+)""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users(name),
+    prefix TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_used TEXT,
+    revoked TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens(username)",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    remote TEXT,
+    detail TEXT NOT NULL DEFAULT '{}'
+)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "incident fact tables for the landscape", _V2_FACT_TABLES),
     Migration(
@@ -151,6 +182,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "TLP rank and date added of every object, indexed (the TAXII server)",
         (*TAXII_COLUMNS, SQLITE_BACKFILL, *TAXII_INDEXES),
     ),
+    Migration(6, "user accounts: users, api_tokens, audit_log", ACCESS_TABLES),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -30,6 +30,7 @@ from psycopg.types.json import set_json_loads
 from threatscope.errors import ConfigError, StoreError
 from threatscope.names import normalise_name
 from threatscope.store import migrations, postgres_migrations
+from threatscope.store.access_sql import AccessSQL
 from threatscope.store.base import SchemaUpgrade, StoredObject
 from threatscope.store.location import shown_location
 from threatscope.store.postgres_actors import PostgresActorQueries
@@ -107,8 +108,15 @@ def _unavailable(location: str, caller: Any) -> StoreError:
 
 
 class PostgresStore(
-    PostgresLandscapeQueries, PostgresActorQueries, PostgresDocumentQueries, PostgresTaxiiQueries
+    PostgresLandscapeQueries,
+    PostgresActorQueries,
+    PostgresDocumentQueries,
+    PostgresTaxiiQueries,
+    AccessSQL,
 ):
+    _marker = "%s"
+    _json_marker = "%s::jsonb"
+
     def __init__(
         self,
         url: str,

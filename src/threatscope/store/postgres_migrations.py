@@ -5,6 +5,7 @@ The version lives in the one row of `threatscope_schema`. Versions:
 1. the first PostgreSQL schema (postgres_schema.sql): the tables of SQLite's version 4 plus
    `actor_cves`.
 2. objects.tlp_rank and objects.date_added, indexed, as SQLite's version 5 (the TAXII server).
+3. user accounts: `users`, `api_tokens` (argon2 hashes only) and the `audit_log`.
 
 A later change appends a `Migration` (the same plain-data step as SQLite's) to MIGRATIONS and
 updates postgres_schema.sql, which always creates the latest version directly. Opening an older
@@ -25,6 +26,36 @@ __all__ = ["FIRST", "LATEST", "MIGRATIONS", "apply", "pending"]
 FIRST = 1
 """The version postgres_schema.sql wrote when it was first released."""
 
+# Shared with postgres_schema.sql, which creates the same tables for a new knowledge base.
+ACCESS_TABLES = (
+    """CREATE TABLE IF NOT EXISTS users (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    role TEXT COLLATE "C" NOT NULL,
+    clearance TEXT COLLATE "C" NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    revoked TEXT COLLATE "C"
+)""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT COLLATE "C" NOT NULL REFERENCES users(name),
+    prefix TEXT COLLATE "C" NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    last_used TEXT COLLATE "C",
+    revoked TEXT COLLATE "C"
+)""",
+    "CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens(username)",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    time TEXT COLLATE "C" NOT NULL,
+    username TEXT COLLATE "C" NOT NULL,
+    action TEXT COLLATE "C" NOT NULL,
+    target TEXT COLLATE "C",
+    remote TEXT COLLATE "C",
+    detail JSONB NOT NULL DEFAULT '{}'
+)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         2,
@@ -37,6 +68,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             *TAXII_INDEXES,
         ),
     ),
+    Migration(3, "user accounts: users, api_tokens, audit_log", ACCESS_TABLES),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else FIRST
 

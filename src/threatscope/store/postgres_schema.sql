@@ -1,4 +1,4 @@
--- ThreatScope knowledge base, PostgreSQL schema version 2 (older databases are upgraded by
+-- ThreatScope knowledge base, PostgreSQL schema version 3 (older databases are upgraded by
 -- postgres_migrations.py). The same tables as the SQLite schema (schema.sql, which explains
 -- each), with the object JSON as jsonb.
 --
@@ -161,4 +161,32 @@ CREATE INDEX IF NOT EXISTS incident_labels_by_kind ON incident_labels(kind, valu
 CREATE TABLE IF NOT EXISTS threatscope_schema (
     application TEXT NOT NULL,
     version INTEGER NOT NULL
+);
+
+-- User accounts (threatscope.access; postgres_migrations.py step 3).
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    role TEXT COLLATE "C" NOT NULL,
+    clearance TEXT COLLATE "C" NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    revoked TEXT COLLATE "C"
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT COLLATE "C" NOT NULL REFERENCES users(name),
+    prefix TEXT COLLATE "C" NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    last_used TEXT COLLATE "C",
+    revoked TEXT COLLATE "C"
+);
+CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens(username);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    time TEXT COLLATE "C" NOT NULL,
+    username TEXT COLLATE "C" NOT NULL,
+    action TEXT COLLATE "C" NOT NULL,
+    target TEXT COLLATE "C",
+    remote TEXT COLLATE "C",
+    detail JSONB NOT NULL DEFAULT '{}'
 );

@@ -1,4 +1,4 @@
--- ThreatScope knowledge base, SQLite schema version 5 (older files are
+-- ThreatScope knowledge base, SQLite schema version 6 (older files are
 -- upgraded by migrations.py).
 -- `objects` holds the current version of every STIX object; everything else is derived from it
 -- on import (relationships, external_ids, aliases) or by actor resolution (actor_*), except
@@ -151,6 +151,35 @@ CREATE TABLE IF NOT EXISTS incident_labels (
 CREATE INDEX IF NOT EXISTS incident_labels_by_fact ON incident_labels(fact, kind, value);
 CREATE INDEX IF NOT EXISTS incident_labels_by_kind ON incident_labels(kind, value);
 
+-- User accounts (threatscope.access): who may use the server, their API tokens (argon2
+-- hashes only, never the secret) and the audit log of every write.
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    clearance TEXT NOT NULL,
+    created TEXT NOT NULL,
+    revoked TEXT
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users(name),
+    prefix TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_used TEXT,
+    revoked TEXT
+);
+CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens(username);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    remote TEXT,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+
 -- 'TSKB': marks the file as ours, so --db never adopts another application's database.
 PRAGMA application_id = 1414744898;
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;

@@ -26,6 +26,7 @@ from threatscope.names import normalise_name, object_aliases
 from threatscope.stix.tlp import object_tlp_rank, tlp_definitions
 from threatscope.stix.validate import normalise_timestamp
 from threatscope.store import migrations, versions
+from threatscope.store.access_sql import AccessSQL
 from threatscope.store.base import (
     ActorRow,
     ImportReport,
@@ -109,7 +110,7 @@ class SQLiteAnalytics(
     _conn: sqlite3.Connection
 
 
-class SQLiteStore(SQLiteAnalytics):
+class SQLiteStore(SQLiteAnalytics, AccessSQL):
     def __init__(self, path: Path | str, create: bool = True, read_only: bool = False) -> None:
         """Open the knowledge base at `path`. Only `create` makes one, and only in a new or
         empty file; any other file is refused untouched unless it is a ThreatScope knowledge
