@@ -379,20 +379,20 @@ def test_the_access_page_python_example_runs(
 
 def test_an_older_knowledge_base_gains_the_account_tables(kb_location: str) -> None:
     """SQLite's steps are checked against each historic schema (test_migrations.py); here a
-    PostgreSQL knowledge base of version 1 (and a SQLite one of version 4) is brought up."""
+    PostgreSQL knowledge base of version 2 (and a SQLite one of version 5) is brought up."""
     with open_store(kb_location):
         pass
     drop = ["DROP TABLE audit_log", "DROP TABLE api_tokens", "DROP TABLE users"]
     if kb_location.startswith("postgresql://"):
         with psycopg.connect(kb_location) as conn:
-            for statement in [*drop, "UPDATE threatscope_schema SET version = 1"]:
+            for statement in [*drop, "UPDATE threatscope_schema SET version = 2"]:
                 conn.execute(statement)
-        expected = [(2, "reserved (no change)"), (3, "user accounts: users, api_tokens, audit_log")]
+        expected = [(3, "user accounts: users, api_tokens, audit_log")]
     else:
         with sqlite3.connect(kb_location) as conn:
-            for statement in [*drop, "PRAGMA user_version = 4"]:
+            for statement in [*drop, "PRAGMA user_version = 5"]:
                 conn.execute(statement)
-        expected = [(5, "reserved (no change)"), (6, "user accounts: users, api_tokens, audit_log")]
+        expected = [(6, "user accounts: users, api_tokens, audit_log")]
     with open_store(kb_location) as store:
         assert store.upgrade.steps == expected
     with KnowledgeBase(kb_location) as kb:
