@@ -37,8 +37,8 @@ def _app(location: str, **options: object) -> TestClient:
     app = create_app(location, **options)  # type: ignore[arg-type]
 
     @app.get("/probe")
-    def probe(who: Principal = Depends(principal), kb: KnowledgeBase = Depends(reader)) -> dict:
-        return {"user": who.name, "actors": kb.stats().actors}
+    def probe(request: Request, who: Principal = Depends(principal)) -> dict:
+        return {"user": who.name, "actors": reader(request).stats().actors}
 
     @app.post("/write")
     def write(who: Principal = Depends(requires("analyst"))) -> dict:

@@ -60,7 +60,10 @@ def requires(role: Role) -> Callable[[Request], Principal]:
 
 
 def reader(request: Request) -> KnowledgeBase:
-    """This worker thread's read-only knowledge base."""
+    """This thread's read-only knowledge base. Call it in the endpoint's body, never as
+    `Depends(reader)`: FastAPI may run a sync dependency in another pool thread than the
+    endpoint, and an SQLite connection serves only the thread that opened it (500s under
+    concurrency, tests/test_taxii.py's concurrent clients)."""
     kb: KnowledgeBase = request.app.state.knowledge.reader()
     return kb
 

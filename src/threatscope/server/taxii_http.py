@@ -9,7 +9,7 @@ import orjson
 from fastapi import HTTPException, Request, Response
 
 from threatscope.knowledge_base import KnowledgeBase
-from threatscope.server.deps import principal
+from threatscope.server.deps import principal, reader
 from threatscope.server.principal import Principal
 from threatscope.store.taxii_queries import TaxiiQueries
 
@@ -59,14 +59,6 @@ def taxii_principal(request: Request) -> Principal:
 
 def store(kb: KnowledgeBase) -> TaxiiQueries:
     return cast(TaxiiQueries, kb.store)
-
-
-def reader(request: Request) -> KnowledgeBase:
-    """This thread's read-only knowledge base, taken in the endpoint's body: FastAPI may run a
-    sync dependency in another pool thread than the endpoint, and an SQLite connection serves
-    only the thread that opened it (deps.reader as a dependency fails under concurrency)."""
-    kb: KnowledgeBase = request.app.state.knowledge.reader()
-    return kb
 
 
 def answer(body: Any, headers: dict[str, str] | None = None) -> Response:
