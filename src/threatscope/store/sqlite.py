@@ -69,29 +69,30 @@ _FACT_TABLES = (
 # Present in every schema version: how a knowledge base made before the application_id mark
 # is recognised.
 _OWN_TABLES = ("objects", "imports", "provenance", "external_ids", "aliases")
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _file_state(path: Path) -> str:
-    """'missing', 'empty' (0 bytes), 'sqlite' or 'not-sqlite', read without changing anything."""
+    """'missing', 'empty' (0 bytes) or 'file', from the file's metadata alone. Never open the
+    database file outside SQLite: closing any descriptor of it drops every POSIX lock this
+    process holds on it, so another thread's open connection loses its read lock and a writer
+    elsewhere may checkpoint and delete the WAL under it ("database disk image is malformed";
+    SQLite's "How To Corrupt An SQLite Database File", 2.2). SQLite itself tells a file that
+    is not a database (`_NOT_A_DATABASE`)."""
     try:
-        # O_NONBLOCK: `--db` naming a FIFO must be refused, not wait for a writer forever.
-        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError
-            if not stat.S_ISREG(mode):
-                raise ConfigError(f"{path}: not a regular file, so not a knowledge base file")
-            header = handle.read(len(_SQLITE_HEADER))
+        mode = os.stat(path)
     except FileNotFoundError:
         return "missing"
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a knowledge base file") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-    if not header:
-        return "empty"
-    return "sqlite" if header == _SQLITE_HEADER else "not-sqlite"
+    if stat.S_ISDIR(mode.st_mode):
+        raise ConfigError(f"{path}: is a directory, not a knowledge base file")
+    # A FIFO or device must be refused before SQLite opens it and waits for a writer forever.
+    if not stat.S_ISREG(mode.st_mode):
+        raise ConfigError(f"{path}: not a regular file, so not a knowledge base file")
+    return "empty" if mode.st_size == 0 else "file"
+
+
+_NOT_A_DATABASE = "file is not a database"
 
 
 def _now() -> str:
@@ -124,11 +125,6 @@ class SQLiteStore(SQLiteAnalytics, AccessSQL):
                     f"{self.location}: no knowledge base here yet; "
                     "fill one with `threatscope sync` or `threatscope import`"
                 )
-            if state == "not-sqlite":
-                raise ConfigError(
-                    f"{self.location}: not a ThreatScope knowledge base (not an SQLite file); "
-                    "nothing was changed"
-                )
             if state == "missing":
                 Path(self.location).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -150,6 +146,13 @@ class SQLiteStore(SQLiteAnalytics, AccessSQL):
             self._conn.execute("PRAGMA mmap_size = 1073741824")
             self._ensure_schema()
         except sqlite3.DatabaseError as exc:
+            if getattr(self, "_conn", None) is not None:
+                self._conn.close()
+            if str(exc) == _NOT_A_DATABASE:
+                raise ConfigError(
+                    f"{self.location}: not a ThreatScope knowledge base (not an SQLite file); "
+                    "nothing was changed"
+                ) from None
             raise StoreError(
                 f"{self.location}: cannot open as a ThreatScope database: {exc}"
             ) from None
@@ -173,6 +176,16 @@ class SQLiteStore(SQLiteAnalytics, AccessSQL):
 
     def _refuse_foreign(self) -> None:
         """Refuse, before anything is written, a database some other application made."""
+        # One read transaction: read apart, the mark and the tables can straddle another
+        # process's creation of the file (no mark yet, then all its tables: "not ours").
+        self._conn.execute("BEGIN")
+        try:
+            self._refuse_foreign_in_snapshot()
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+
+    def _refuse_foreign_in_snapshot(self) -> None:
         conn = self._conn
         application = int(conn.execute("PRAGMA application_id").fetchone()[0])
         if application == migrations.APPLICATION_ID:
