@@ -19,7 +19,7 @@ from threatscope.knowledge_base import NoEvidenceError
 from threatscope.server.deps import audited, principal, requires
 from threatscope.server.principal import Principal
 from threatscope.server.rest_clearance import whole_base_reader
-from threatscope.server.rest_output import as_cli_prints, errors, query_names
+from threatscope.server.rest_output import as_cli_prints, errors, query_names, writes_nothing
 
 __all__ = ["router", "safe_name"]
 
@@ -49,6 +49,7 @@ def attribute(request: Request, evidence: Evidence) -> Response:
     except NoEvidenceError:
         fields = ", ".join(Evidence.model_fields)
         raise ConfigError(f"give some evidence: {fields}") from None
+    writes_nothing(request)
     return as_cli_prints(result.as_dict())
 
 
@@ -111,7 +112,9 @@ async def extract(
                 raise ConfigError(str(error).replace(f"{folder}/", "")) from None
         return {**summary, "file": filename}
 
-    return as_cli_prints(await run_in_threadpool(read))
+    answer = as_cli_prints(await run_in_threadpool(read))
+    writes_nothing(request)
+    return answer
 
 
 @router.post("/extract/store", responses=errors(400, 401, 403, 422, 503))

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from fastapi import Response
+from fastapi import Request, Response
 
 from threatscope.errors import ConfigError, ParameterError
 
-__all__ = ["ERRORS", "as_cli_prints", "query_names"]
+__all__ = ["ERRORS", "as_cli_prints", "errors", "query_names", "writes_nothing"]
 
 _FLAG = re.compile(r"--([a-z][a-z-]*)")
 
@@ -72,3 +72,9 @@ def query_names() -> Iterator[None]:
     except ParameterError as error:
         named = _FLAG.sub(lambda m: m[1].replace("-", "_"), error.flag_message)
         raise ConfigError(named) from None
+
+
+def writes_nothing(request: Request) -> None:
+    """Mark a POST that only reads (attribute, extract): the app's audit safety net records
+    every successful POST it is not told about, and these change nothing to record."""
+    request.state.audited = True
