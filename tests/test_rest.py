@@ -404,7 +404,9 @@ def test_a_reviewed_extraction_is_stored_as_extract_store_stores_it(
 
     def report_refs(where: str) -> list[str]:
         rows = sql(where, "SELECT json FROM objects WHERE type = 'report'")
-        reports = [json.loads(row[0]) for row in rows if "review.txt" in row[0]]
+        # SQLite gives the JSON text; PostgreSQL's jsonb arrives parsed.
+        documents = [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in rows]
+        reports = [doc for doc in documents if doc["name"] == "review.txt"]
         assert len(reports) == 1
         return sorted(reports[0]["object_refs"])
 
