@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -72,8 +74,29 @@ _OWN_TABLES = ("objects", "imports", "provenance", "external_ids", "aliases")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+# The database files (device, inode) this process holds SQLite connections to. Such a file is
+# never opened here to read its header: closing any descriptor of a file drops every POSIX lock
+# the process holds on it, SQLite's included, and another process closing its connection then
+# takes itself for the last one and deletes the WAL under ours ("file is not a database" in a
+# server's readers after a CLI command ran beside it).
+_CONNECTED: Counter[tuple[int, int]] = Counter()
+_CONNECTED_LOCK = threading.Lock()
+
+
+def _file_key(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _file_state(path: Path) -> str:
     """'missing', 'empty' (0 bytes), 'sqlite' or 'not-sqlite', read without changing anything."""
+    key = _file_key(str(path))
+    with _CONNECTED_LOCK:
+        if key is not None and _CONNECTED[key] > 0:
+            return "sqlite"  # connected to already; opening it would drop SQLite's locks
     try:
         # O_NONBLOCK: `--db` naming a FIFO must be refused, not wait for a writer forever.
         with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
@@ -153,6 +176,10 @@ class SQLiteStore(SQLiteAnalytics, AccessSQL):
             raise StoreError(
                 f"{self.location}: cannot open as a ThreatScope database: {exc}"
             ) from None
+        self._connected = None if self.location == ":memory:" else _file_key(self.location)
+        if self._connected is not None:
+            with _CONNECTED_LOCK:
+                _CONNECTED[self._connected] += 1
 
     def _connect(self) -> sqlite3.Connection:
         timeout = _BUSY_TIMEOUT_MS / 1000
@@ -406,6 +433,10 @@ class SQLiteStore(SQLiteAnalytics, AccessSQL):
 
     def close(self) -> None:
         self._conn.close()
+        connected, self._connected = getattr(self, "_connected", None), None
+        if connected is not None:
+            with _CONNECTED_LOCK:
+                _CONNECTED[connected] -= 1
 
     def __enter__(self) -> SQLiteStore:
         return self
