@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
@@ -201,6 +202,11 @@ def test_report_html_and_pdf(served: dict[str, Any], monkeypatch: pytest.MonkeyP
     assert html.status_code == 200, html.text
     assert html.headers["content-type"].startswith("text/html")
     assert b"TLP:AMBER" in html.content and html.content.lstrip().startswith(b"<!")
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        pdf = client.get("/api/v1/report", params={"format": "pdf"}, headers=headers)
+        assert pdf.status_code == 200, pdf.text
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
     monkeypatch.setenv("THREATSCOPE_CHROMIUM", "no-such-chromium")
     missing = client.get("/api/v1/report", params={"format": "pdf"}, headers=headers)
     assert one_line_error(missing, 503) == (

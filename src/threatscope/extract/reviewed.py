@@ -45,7 +45,7 @@ def _rows(summary: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def _ioc(row: dict[str, Any], where: str) -> Ioc:
     try:
-        kind = IocType(row.get("type"))
+        kind = IocType(str(row.get("type")))
     except ValueError:
         raise _fail(f"unknown IOC type {row.get('type')!r}", where) from None
     value, raw, start = row.get("value"), row.get("raw", row.get("value")), row.get("start", 0)
@@ -99,17 +99,26 @@ def reviewed_extraction(summary: Any, created: datetime | None = None) -> Extrac
     if not isinstance(sha256, str):
         raise _fail("expected a string", "sha256")
     stated = _rows(summary, "stated_nexus")
+    characters = summary.get("characters", 0)
+    if not isinstance(characters, int) or isinstance(characters, bool) or characters < 0:
+        raise _fail("expected a non-negative integer", "characters")
+    model = summary.get("technique_model", "reviewed")
+    if not isinstance(model, str):
+        raise _fail("expected a string", "technique_model")
+    prose = summary.get("prose_analysed", False)
+    if not isinstance(prose, bool):
+        raise _fail("expected true or false", "prose_analysed")
     moment = (created or datetime.now(UTC)).astimezone(UTC)
     return Extraction(
         file=_text(summary, "file"),
         sha256=sha256,
-        characters=int(summary.get("characters", 0) or 0),
+        characters=characters,
         iocs=iocs,
         techniques=_techniques(summary),
         entities=_entities(summary),
-        technique_model=str(summary.get("technique_model", "reviewed")),
+        technique_model=model,
         created=moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        prose_analysed=bool(summary.get("prose_analysed", False)),
+        prose_analysed=prose,
         stated_nexus=stated,
     )
 

@@ -98,7 +98,8 @@ async def import_file(
         result = await run_in_threadpool(run)
         result["path"] = _as_uploaded(str(result["path"]), Path(folder))
     names = [path.name for path in paths]
-    detail = {k: result[k] for k in ("received", "added", "updated", "unchanged") if k in result}
+    counts = ("received", "added", "updated", "unchanged")
+    detail: dict[str, Any] = {k: result[k] for k in counts if k in result}
     await run_in_threadpool(audited, request, f"import.{source}", ", ".join(names), detail)
     return as_cli_prints(result)
 
