@@ -612,6 +612,34 @@ class KnowledgeBase:
             summary["stored"] = report.as_dict()
         return Extraction.from_dict(summary)
 
+    def store_extraction(
+        self, summary: Mapping[str, Any], *, created: str | None = None
+    ) -> Extraction:
+        """Store a reviewed extraction: the JSON `extract()` returned (`as_dict()`), possibly
+        edited, written as `extract(store=True)` writes one (its bundle, as source `extract`).
+        `created`: the timestamp its objects carry (default: now). A malformed summary raises
+        InputError and writes nothing."""
+        from datetime import datetime
+
+        from threatscope.extract.reviewed import reviewed_bundle, reviewed_extraction
+        from threatscope.ingest import write_objects
+
+        moment = None
+        if created is not None:
+            try:
+                moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+            except ValueError:
+                raise ParameterError(
+                    f"created {created!r}: expected an ISO 8601 timestamp",
+                    f"--created {created!r}: expected an ISO 8601 timestamp",
+                ) from None
+        self._writable("store_extraction()")
+        extraction = reviewed_extraction(dict(summary), moment)
+        kb: Any = self.store
+        stix = reviewed_bundle(extraction, kb)
+        report = write_objects(self.store, "extract", Path(extraction.file), stix["objects"])
+        return Extraction.from_dict({**extraction.summary(), "stored": report.as_dict()})
+
     def attribute(
         self,
         evidence: Evidence | None = None,

@@ -30,6 +30,7 @@ from threatscope.errors import ConfigError, InputError, NotFoundError, ThreatSco
 from threatscope.server.knowledge import KnowledgeBases
 from threatscope.server.principal import Authenticator
 from threatscope.server.ratelimit import FailedLogins
+from threatscope.server.rest import include_rest_api
 from threatscope.server.taxii import router as taxii_router
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -183,6 +184,7 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(taxii_router)
+    include_rest_api(app)
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
     return app
 
