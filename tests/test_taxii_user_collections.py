@@ -194,10 +194,13 @@ def test_bad_collection_definitions_exit_2(served: tuple[str, str, dict[str, str
     _, location, _ = served
     for args, message in (
         (["", "--type", "identity"], "a collection title takes 1 to 200 characters"),
-        (["T", "--type", "Not A Type"], "type 'Not A Type': not a STIX type (such as intrusion-set)"),
-        (["T", "--id", "identity--nope"], "id 'identity--nope': not a STIX identifier (type--uuid)"),
+        (["T", "--type", "Not A Type"],
+         "type 'Not A Type': not a STIX type (such as intrusion-set)"),
+        (["T", "--id", "identity--nope"],
+         "id 'identity--nope': not a STIX identifier (type--uuid)"),
         (["T", "--tlp", "purple"],
-         "--tlp 'purple' is not a TLP 2.0 level; use one of: clear, green, amber, amber+strict, red"),
+         "--tlp 'purple' is not a TLP 2.0 level; use one of: clear, green, amber, amber+strict,"
+         " red"),
     ):
         result = cli(location, "collections", "add", *args)
         assert result.exit_code == 2, result.output
