@@ -101,7 +101,8 @@ def import_taxii_command(
         since = f" added after {result.added_after_used}" if result.added_after_used else ""
         out.print(
             f"taxii {result.url} collection {result.collection}: {result.fetched} objects"
-            f"{since} in {result.pages} pages, {result.added} added, {result.updated} updated,"
+            f"{since} in {result.pages} page{'s' if result.pages != 1 else ''},"
+            f" {result.added} added, {result.updated} updated,"
             f" {result.unchanged} unchanged, {result.older} older than stored",
             markup=False,
             highlight=False,
