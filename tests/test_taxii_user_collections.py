@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from requests.exceptions import HTTPError
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 from typer.testing import CliRunner
@@ -20,8 +22,11 @@ from conftest import new_location
 from http_server import serving
 from threatscope import KnowledgeBase
 from threatscope.cli import app
+from threatscope.ingest import write_objects
 from threatscope.server import create_app
 from threatscope.stix.tlp import object_tlp_rank, tlp_definitions
+from threatscope.store.taxii_queries import CollectionFilter, TaxiiFilter, TaxiiScope
+from threatscope.user_collections import admits
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tlp_levels.json"
 OBJECTS: list[dict[str, Any]] = json.loads(FIXTURE.read_text())["objects"]
@@ -215,3 +220,67 @@ def test_bad_collection_definitions_exit_2(served: tuple[str, str, dict[str, str
         1, "error: no user-defined collection 'nope'\n"
     )
     assert [c["title"] for c in ok_json(location, "collections", "list")] == ["Twice"]
+
+
+# -- the filter in Python (posting) and in SQL (serving) agree -----------------------------------
+
+_SOURCES = ("stix", "attack", "kev")
+_TYPES = ("identity", "indicator", "malware")
+
+
+@pytest.fixture(scope="module")
+def filed(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, dict[str, tuple[dict[str, Any], str]]]]:
+    """A knowledge base of the TLP fixture and an indicator (importer `stix`) and a malware
+    (importer `kev`, public: unmarked is CLEAR), and each object with its importer."""
+    folder = tmp_path_factory.mktemp("filed")
+    location = new_location(request, backend, folder)
+    malware = {
+        "type": "malware", "spec_version": "2.1", "is_family": True, "name": "Sample",
+        "id": "malware--1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "created": "2025-02-01T00:00:00.000Z", "modified": "2025-02-01T00:00:00.000Z",
+    }
+    with KnowledgeBase(location) as kb:
+        bundle = folder / "bundle.json"
+        bundle.write_text(json.dumps({"type": "bundle", "objects": [*OBJECTS, INDICATOR]}))
+        kb.import_file("stix", bundle)
+        write_objects(kb.store, "kev", folder / "kev.json", [malware])
+        importers = {obj["id"]: (obj, "stix") for obj in [*OBJECTS, INDICATOR]}
+        importers[malware["id"]] = (malware, "kev")
+        yield kb.store, importers
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sources=st.lists(st.sampled_from(_SOURCES), max_size=2, unique=True),
+    types=st.lists(st.sampled_from(_TYPES), max_size=2, unique=True),
+    ceiling=st.none() | st.integers(0, 4),
+    some_ids=st.lists(st.integers(0, 17), max_size=4, unique=True),
+    clearance=st.integers(0, 4),
+)
+def test_the_posted_filter_admits_what_the_served_one_holds(
+    filed: tuple[Any, dict[str, tuple[dict[str, Any], str]]],
+    sources: list[str],
+    types: list[str],
+    ceiling: int | None,
+    some_ids: list[int],
+    clearance: int,
+) -> None:
+    store, importers = filed
+    every = sorted(importers)
+    spec = CollectionFilter(
+        tuple(sources), tuple(types), ceiling, tuple(every[i] for i in some_ids if i < len(every))
+    )
+    served = {
+        row.id
+        for row in store.taxii_page(TaxiiScope("user", clearance, spec), TaxiiFilter(), None, 100)
+    }
+    definitions = tlp_definitions(OBJECTS)
+    admitted = {
+        object_id
+        for object_id, (obj, importer) in importers.items()
+        if admits(spec, obj, importer, definitions) is None
+        and object_tlp_rank(obj, importer, definitions) <= clearance
+    }
+    assert served == admitted
