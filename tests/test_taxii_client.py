@@ -186,6 +186,22 @@ def test_a_resumed_pull_gets_only_what_the_server_added_since(
     assert again["resume_point"] == second["resume_point"]
 
 
+def test_the_python_api_reports_progress_per_page_then_while_storing(
+    tmp_path: Path, small_server: tuple[str, dict[str, str], str]
+) -> None:
+    url, tokens, _ = small_server
+    calls: list[tuple[str, int, int | None]] = []
+    with KnowledgeBase(tmp_path / "client.db") as kb:
+        result = kb.import_taxii(
+            f"{url}/taxii2/api/", ALL, token=tokens["rosa"],
+            progress=lambda *call: calls.append(call),
+        )
+    assert (result.fetched, result.added, result.pages) == (5, 5, 1)
+    assert calls[0] == ("fetching", 5, None)
+    assert calls[-1] == ("storing", 5, 5)
+    assert {stage for stage, _, _ in calls} == {"fetching", "storing"}
+
+
 def test_a_green_token_never_receives_amber_or_red(
     request: pytest.FixtureRequest,
     backend: str,

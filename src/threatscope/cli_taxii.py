@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import click
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from threatscope.console import SafeConsole, clean
@@ -72,8 +72,9 @@ def import_taxii_command(
     ) -> None:
         """Pull a TAXII 2.1 collection page by page and store it, in one transaction."""
         progress = Progress(
-            SpinnerColumn(),
             TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err,
             transient=True,
@@ -81,9 +82,10 @@ def import_taxii_command(
         )
         task = progress.add_task(clean(f"Pulling {url}"), total=None)
 
-        def update(objects: int, pages: int) -> None:
-            label = f"Pulling {url}: {objects} objects in {pages} pages"
-            progress.update(task, description=clean(label))
+        def update(stage: str, done: int, total: int | None) -> None:
+            # The server tells no total while pulling: the bar pulses and counts objects.
+            label = f"Pulling {url}" if stage == "fetching" else f"Storing {total} objects"
+            progress.update(task, description=clean(label), completed=done, total=total)
 
         with open_kb(write=True) as kb, progress:
             result = kb.import_taxii(

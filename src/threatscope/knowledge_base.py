@@ -51,7 +51,6 @@ from threatscope.store.location import shown_location
 if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
     from threatscope.access import AuditEvent, NewToken, Token, User
     from threatscope.attribution import Evidence
-    from threatscope.sources.taxii import PageProgress
     from threatscope.user_collections import UserCollection
 
 __all__ = ["ImportProgress", "KnowledgeBase", "NoEvidenceError", "ParameterError"]
@@ -353,14 +352,15 @@ class KnowledgeBase:
         token: str | None = None,
         added_after: str | None = None,
         allow_foreign_versions: bool = False,
-        progress: PageProgress | None = None,
+        progress: ImportProgress | None = None,
     ) -> TaxiiImport:
         """Pull the TAXII 2.1 collection `collection` of the API root (or discovery resource)
         at `url` and store its objects as `import stix` would, in one transaction with the
         resume point. Without `added_after`, only objects added after the previous pull of the
         same collection are asked for. `token`: sent as HTTP Basic with `user`, else as Bearer.
-        `progress(objects, pages)` after each page. A bad object is an InputError naming it,
-        a network or HTTP failure a NetworkError; either writes nothing."""
+        `progress(stage, done, total)`: "fetching" after each page (objects so far, total None),
+        then "storing" (objects). A bad object is an InputError naming it, a network or HTTP
+        failure a NetworkError; either writes nothing."""
         from threatscope.ingest import write_objects
         from threatscope.sources.taxii import check_added_after, connect
 
@@ -372,7 +372,10 @@ class KnowledgeBase:
         previous = existing.taxii_resume_point(feed.api_root, collection) if existing else None
         resumed_from = previous.added_last if previous else None
         asked = added_after if added_after is not None else resumed_from
-        pull = feed.pull(collection, asked, progress=progress)
+        fetching = None
+        if progress is not None:
+            fetching = lambda done, pages: progress("fetching", done, None)  # noqa: E731
+        pull = feed.pull(collection, asked, progress=fetching)
         point = _later_point(resumed_from, pull.added_last)
 
         def remember(writer: Any, report: Any) -> None:
@@ -384,6 +387,7 @@ class KnowledgeBase:
             "taxii",
             pull.url,
             pull.objects,
+            None if progress is None else _stage(progress, "storing"),
             allow_foreign=allow_foreign_versions,
             then=remember,
         )
