@@ -377,6 +377,9 @@ def test_the_access_page_python_example_runs(
     assert capsys.readouterr().out == "['user.revoke', 'token.create', 'user.add']\n"
 
 
+TAXII_STATE = "TAXII state: user-defined collections, import resume points"
+
+
 def test_an_older_knowledge_base_gains_the_account_tables(kb_location: str) -> None:
     """SQLite's steps are checked against each historic schema (test_migrations.py); here a
     PostgreSQL knowledge base of version 2 (and a SQLite one of version 5) is brought up."""
@@ -387,12 +390,12 @@ def test_an_older_knowledge_base_gains_the_account_tables(kb_location: str) -> N
         with psycopg.connect(kb_location) as conn:
             for statement in [*drop, "UPDATE threatscope_schema SET version = 2"]:
                 conn.execute(statement)
-        expected = [(3, "user accounts: users, api_tokens, audit_log")]
+        expected = [(3, "user accounts: users, api_tokens, audit_log"), (4, TAXII_STATE)]
     else:
         with sqlite3.connect(kb_location) as conn:
             for statement in [*drop, "PRAGMA user_version = 5"]:
                 conn.execute(statement)
-        expected = [(6, "user accounts: users, api_tokens, audit_log")]
+        expected = [(6, "user accounts: users, api_tokens, audit_log"), (7, TAXII_STATE)]
     with open_store(kb_location) as store:
         assert store.upgrade.steps == expected
     with KnowledgeBase(kb_location) as kb:

@@ -26,6 +26,8 @@ from threatscope import __version__
 from threatscope.actors import join_member, split_member
 from threatscope.cli_access import register as register_access_commands
 from threatscope.cli_options import LandscapeFilters, MinNOption, landscape_filters
+from threatscope.cli_taxii import import_taxii_command
+from threatscope.cli_taxii import register as register_taxii_commands
 from threatscope.config import default_db_location, shared_data_dir
 from threatscope.console import SafeConsole, clean, literal, styled
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
@@ -45,6 +47,13 @@ class _OneLineErrors(TyperGroup):
     """No traceback reaches a user: a ThreatScopeError escaping a command is printed as usual,
     anything else as one "internal error" line (exit 1); THREATSCOPE_DEBUG=1 shows the traceback.
     Exits, aborts and usage errors are Typer's own and pass through."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # `import taxii URL …` has options of its own: a command of its own (cli_taxii.py).
+        if args[:2] == ["import", "taxii"]:
+            command = import_taxii_command(_kb, _print_json, out, err)
+            return "import taxii", command, args[2:]
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -202,7 +211,8 @@ def import_(
     allow_foreign_versions: AllowForeignOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Import a file or directory through one source, in one transaction."""
+    """Import a file or directory through one source, in one transaction. (A TAXII 2.1
+    collection: `threatscope import taxii URL --collection ID`, see its --help.)"""
     paths = [p for p in (path, *(more_paths or ())) if p]
     progress = Progress(
         TextColumn("{task.description}", markup=False),
@@ -347,6 +357,7 @@ def serve_(
 
 # `users`, `tokens`, `audit`: the server's user accounts (cli_access.py).
 register_access_commands(app, _kb, _print_json, out, err)
+register_taxii_commands(app, _kb, _print_json, out, err)
 
 
 @app.command("sources")

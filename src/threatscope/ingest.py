@@ -78,24 +78,29 @@ def _valid(path: Path, objects: list[dict]) -> list[dict]:
 def write_objects(
     store: Store,
     source_name: str,
-    path: Path,
+    path: Path | str,
     objects: list[dict],
     progress: Progress | None = None,
     allow_foreign: bool = False,
+    then: Callable[[Writer, ImportReport], None] | None = None,
 ) -> ImportReport:
     """`allow_foreign`: a newer version from another producer than the stored version's
-    replaces it instead of refusing the import (store/versions.py)."""
+    replaces it instead of refusing the import (store/versions.py). `then(writer, report)`
+    runs last, in the same transaction (what an importer records beside its import)."""
     with store.write() as writer:
         # Provenance names the absolute file, so it still means something from another directory.
         report = writer.upsert(
             objects,
             source=source_name,
-            path=str(path.absolute()),
+            # A str is a URL (`import taxii`), kept as it is.
+            path=str(path.absolute()) if isinstance(path, Path) else path,
             progress=progress,
             allow_foreign=allow_foreign,
         )
         if report.added or report.updated:
             _refresh_derived(writer, [objects])
+        if then is not None:
+            then(writer, report)
     return report
 
 

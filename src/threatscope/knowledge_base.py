@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from threatscope.config import default_db_location
-from threatscope.errors import ConfigError, ParameterError, StoreError
+from threatscope.errors import ConfigError, NotFoundError, ParameterError, StoreError
 from threatscope.results import (
     Actor,
     ActorList,
@@ -42,6 +42,7 @@ from threatscope.results import (
     Landscape,
     ReportFiles,
     Stats,
+    TaxiiImport,
     freeze,
 )
 from threatscope.store import Store, open_store, postgres_url, sqlite_path
@@ -50,6 +51,7 @@ from threatscope.store.location import shown_location
 if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
     from threatscope.access import AuditEvent, NewToken, Token, User
     from threatscope.attribution import Evidence
+    from threatscope.user_collections import UserCollection
 
 __all__ = ["ImportProgress", "KnowledgeBase", "NoEvidenceError", "ParameterError"]
 
@@ -340,6 +342,138 @@ class KnowledgeBase:
         )
         reports = store_feeds(self.store, loaded, allow_foreign_versions)
         return tuple(ImportResult.from_dict(r.as_dict()) for r in reports)
+
+    def import_taxii(
+        self,
+        url: str,
+        collection: str,
+        *,
+        user: str | None = None,
+        token: str | None = None,
+        added_after: str | None = None,
+        allow_foreign_versions: bool = False,
+        progress: ImportProgress | None = None,
+    ) -> TaxiiImport:
+        """Pull the TAXII 2.1 collection `collection` of the API root (or discovery resource)
+        at `url` and store its objects as `import stix` would, in one transaction with the
+        resume point. Without `added_after`, only objects added after the previous pull of the
+        same collection are asked for. `token`: sent as HTTP Basic with `user`, else as Bearer.
+        `progress(stage, done, total)`: "fetching" after each page (objects so far, total None),
+        then "storing" (objects). A bad object is an InputError naming it, a network or HTTP
+        failure a NetworkError; either writes nothing."""
+        from threatscope.ingest import write_objects
+        from threatscope.sources.taxii import check_added_after, connect
+
+        self._writable(f"import_taxii({url!r})")
+        if added_after is not None:
+            check_added_after(added_after)
+        feed = connect(url, user, token)
+        existing = self._existing_store()
+        previous = existing.taxii_resume_point(feed.api_root, collection) if existing else None
+        resumed_from = previous.added_last if previous else None
+        asked = added_after if added_after is not None else resumed_from
+        fetching = None
+        if progress is not None:
+            fetching = lambda done, pages: progress("fetching", done, None)  # noqa: E731
+        pull = feed.pull(collection, asked, progress=fetching)
+        point = _later_point(resumed_from, pull.added_last)
+
+        def remember(writer: Any, report: Any) -> None:
+            if point is not None and point != resumed_from:
+                writer.record_taxii_resume(feed.api_root, collection, point, report.import_id)
+
+        report = write_objects(
+            self.store,
+            "taxii",
+            pull.url,
+            pull.objects,
+            None if progress is None else _stage(progress, "storing"),
+            allow_foreign=allow_foreign_versions,
+            then=remember,
+        )
+        return TaxiiImport(
+            url=feed.api_root,
+            collection=collection,
+            import_id=report.import_id,
+            fetched=len(pull.objects),
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            older=report.older,
+            pages=pull.pages,
+            added_after_used=asked,
+            resumed_from=resumed_from,
+            resume_point=point,
+        )
+
+    # -- user-defined TAXII collections (threatscope.user_collections) -------------------------
+
+    def add_collection(
+        self,
+        title: str,
+        *,
+        sources: Sequence[str] = (),
+        types: Sequence[str] = (),
+        tlp: str | None = None,
+        ids: Sequence[str] = (),
+        description: str = "",
+        by: str | None = None,
+        remote: str | None = None,
+    ) -> UserCollection:
+        """A new collection the server offers: the objects brought by one of `sources`, of one
+        of `types`, marked at most `tlp`, among `ids` (each empty: no condition). Recorded in
+        the audit log as made by `by` (default: this process's OS user)."""
+        from threatscope.access.audit import local_user
+        from threatscope.access.tokens import now
+        from threatscope.store.access import AuditEntry
+        from threatscope.user_collections import UserCollection, new_collection
+
+        self._writable("add_collection()")
+        row = new_collection(
+            title, sources=sources, types=types, tlp=tlp, ids=ids, description=description,
+            created=now(), created_by=by or local_user(),
+        )
+        taken = [c.title for c in self.collections()]
+        if row.title in taken:
+            raise ConfigError(f"a collection titled {row.title!r} already exists")
+        store = self.store
+        with store.write() as writer:
+            writer.insert_taxii_collection(row)  # type: ignore[attr-defined]
+            audit = AuditEntry(
+                row.created_by, "collection.add", row.id, remote or "local", {"title": row.title}
+            )
+            store.record_audit_in_transaction(audit, row.created)  # type: ignore[attr-defined]
+        return UserCollection.from_row(row)
+
+    def collections(self) -> tuple[UserCollection, ...]:
+        """The user-defined collections, oldest first."""
+        from threatscope.user_collections import UserCollection
+
+        store = self._existing_store()
+        rows = store.taxii_user_collections() if store else []  # type: ignore[attr-defined]
+        return tuple(UserCollection.from_row(row) for row in rows)
+
+    def remove_collection(
+        self, collection_id: str, *, by: str | None = None, remote: str | None = None
+    ) -> UserCollection:
+        """Remove a user-defined collection (the objects stay in the knowledge base)."""
+        from threatscope.access.audit import local_user
+        from threatscope.access.tokens import now
+        from threatscope.store.access import AuditEntry
+
+        found = [c for c in self.collections() if c.id == collection_id]
+        if not found:
+            raise NotFoundError(f"no user-defined collection {collection_id!r}")
+        store = self.store
+        when = now()
+        with store.write() as writer:
+            writer.delete_taxii_collection(collection_id)  # type: ignore[attr-defined]
+            audit = AuditEntry(
+                by or local_user(), "collection.remove", collection_id, remote or "local",
+                {"title": found[0].title},
+            )
+            store.record_audit_in_transaction(audit, when)  # type: ignore[attr-defined]
+        return found[0]
 
     def imports(self) -> ImportHistory:
         """Every import recorded, oldest first (`threatscope imports --json`)."""
@@ -741,3 +875,14 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
         "conflicts": len(doc["conflicts"]),
         "sources": sorted({m["source"] for m in doc["members"]}),
     }
+
+
+def _later_point(stored: str | None, pulled: str | None) -> str | None:
+    """The later resume point: a pull with --added-after before the stored point never moves
+    it back."""
+    from threatscope.stix.validate import normalise_timestamp
+
+    if stored is None or pulled is None:
+        return pulled or stored
+    later = (normalise_timestamp(pulled) or "") > (normalise_timestamp(stored) or "")
+    return pulled if later else stored

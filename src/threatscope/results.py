@@ -33,6 +33,7 @@ __all__ = [
     "ReportFiles",
     "Result",
     "Stats",
+    "TaxiiImport",
 ]
 
 
@@ -331,3 +332,23 @@ class Export(Result):
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "objects": self.objects}
+
+
+@dataclass(frozen=True)
+class TaxiiImport(Result):
+    """One pull of a TAXII collection: `threatscope import taxii --json`. `fetched`: objects the
+    server sent; `added_after_used`: what the pull asked after (given, or `resumed_from`, the
+    resume point stored by the previous pull); `resume_point`: where the next one starts."""
+
+    url: str
+    collection: str
+    import_id: int
+    fetched: int
+    added: int
+    updated: int
+    unchanged: int
+    older: int
+    pages: int
+    added_after_used: str | None
+    resumed_from: str | None
+    resume_point: str | None

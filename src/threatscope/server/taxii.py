@@ -77,7 +77,8 @@ def collections(request: Request, who: Principal = Depends(taxii_principal)) -> 
 
 
 def _resource(collection: Collection, who: Principal) -> dict[str, Any]:
-    return collection.resource(can_write=collection.id == WRITABLE and who.may("analyst"))
+    writable = collection.id == WRITABLE or collection.scope.kind == "user"
+    return collection.resource(can_write=writable and who.may("analyst"))
 
 
 def _collection(kb: KnowledgeBase, who: Principal, collection_id: str) -> Collection:

@@ -1,7 +1,8 @@
 """Adding objects to the knowledge base over TAXII 2.1 (section 5.5) and the status resources
 that answer it (section 4.3). An analyst posts an envelope to the knowledge-base collection; its
 objects go through `threatscope import stix` (the same code: every object valid and every version
-accepted, or nothing written), and the answer is a status, complete, kept for its poster."""
+accepted, or nothing written), and the answer is a status, complete, kept for its poster. A
+user-defined collection takes objects too, when its filter admits every one of them."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from threatscope.server.taxii_http import (
     store,
     taxii_principal,
 )
+from threatscope.stix.tlp import tlp_definitions
+from threatscope.store.taxii_queries import CollectionFilter
+from threatscope.user_collections import admits
 
 __all__ = ["router"]
 
@@ -86,10 +90,17 @@ async def add_objects(
     object valid and every version accepted, or nothing written), and answer the status."""
     if not _is_taxii(request.headers.get("content-type")):
         raise refuse(415, f"send {TAXII_MEDIA_TYPE}")
+    spec: CollectionFilter | None = None
     if collection_id != WRITABLE:
-        if find_collection(store(reader(request)), who.clearance.rank, collection_id) is None:
+        found = find_collection(store(reader(request)), who.clearance.rank, collection_id)
+        if found is None:
             raise refuse(404, f"no collection {collection_id[:80]}")
-        raise refuse(403, "objects are added to the knowledge base collection only")
+        if not isinstance(found.scope.value, CollectionFilter):
+            raise refuse(
+                403,
+                "objects are added to the knowledge base collection or a user-defined one only",
+            )
+        spec = found.scope.value
     body = await request.body()
     try:
         envelope = orjson.loads(body)
@@ -97,6 +108,8 @@ async def add_objects(
         raise refuse(400, f"the body is not JSON: {exc}") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise refuse(400, "expected an envelope: a JSON object with an 'objects' list")
+    if spec is not None:
+        _check_admitted(spec, envelope["objects"])
     status_id = str(uuid.uuid4())
     requested = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     bundle = orjson.dumps({"type": "bundle", "objects": envelope["objects"]})
@@ -117,6 +130,21 @@ async def add_objects(
     }
     _statuses(request).add(who.name, status)
     return Response(orjson.dumps(status), status_code=202, media_type=TAXII_MEDIA_TYPE)
+
+
+def _check_admitted(spec: CollectionFilter, objects: list[Any]) -> None:
+    """Every object posted to a user-defined collection passes its filter as `import stix`
+    files it, or none is stored (a 422 naming the first that does not)."""
+    dicts = [obj for obj in objects if isinstance(obj, dict)]
+    custom = tlp_definitions(dicts)
+    for index, obj in enumerate(objects):
+        if not isinstance(obj, dict):
+            continue  # the import refuses it, naming it
+        reason = admits(spec, obj, "stix", custom)
+        if reason is not None:
+            ident = obj.get("id")
+            where = f"object {index}" + (f" ({ident})" if isinstance(ident, str) else "")
+            raise refuse(422, f"{where}: {reason}; nothing was stored")
 
 
 def _import(request: Request, who: Principal, status_id: str, bundle: bytes) -> Any:

@@ -1,7 +1,10 @@
 """The TAXII collections the server offers: the whole knowledge base, one per importer (the
-objects it brought), and one per TLP level (the objects marked at exactly that level). A
-principal sees only the collections that hold objects it may see: a level above its clearance is
-no collection of its. Ids are stable: a uuid5 of the collection's key in a fixed namespace."""
+objects it brought), one per TLP level (the objects marked at exactly that level), and the
+user-defined ones (an admin's filter, threatscope.user_collections). A principal sees only the
+collections that hold objects it may see: a level above its clearance is no collection of its;
+a user-defined collection is everyone's, and shows each principal what its clearance allows.
+Ids are stable: a uuid5 of the collection's key in a fixed namespace (user-defined ones keep
+the uuid4 they were given)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 from threatscope.report.marking import LEVELS
 from threatscope.store.taxii_queries import TaxiiQueries, TaxiiScope
+from threatscope.user_collections import UserCollection
 
 __all__ = [
     "STIX_MEDIA_TYPE",
@@ -83,6 +87,16 @@ def visible_collections(store: TaxiiQueries, clearance: int) -> list[Collection]
                     TaxiiScope("tlp", clearance, level.rank),
                 )
             )
+    for row in store.taxii_user_collections():  # type: ignore[attr-defined]
+        defined = UserCollection.from_row(row)
+        found.append(
+            Collection(
+                defined.id,
+                defined.title,
+                defined.description or "A user-defined collection.",
+                TaxiiScope("user", clearance, defined.filter),
+            )
+        )
     return found
 
 

@@ -12,6 +12,8 @@ Versions (PRAGMA user_version; the DDL of each is kept in tests/data/schemas/vN.
 5. objects.tlp_rank and objects.date_added (indexed), for the TAXII server: filtering by clearance
    and paging by the date a version was added happen in the database (store/tlp_backfill.py).
 6. user accounts: `users`, `api_tokens` (argon2 hashes only) and the `audit_log`.
+7. TAXII state: `taxii_collections` (user-defined collections of the server) and `taxii_resume`
+   (where `import taxii` resumes each (API root, collection) it pulled, with the import it was).
 
 Each step is plain data (the version it produces, what it changes, the statements to run), so
 another backend can keep its own list beside this one. Tables derived from stored objects
@@ -166,6 +168,26 @@ ACCESS_TABLES = (
 )""",
 )
 
+# Shared with schema.sql, which creates the same tables for a new knowledge base. `filter` is
+# the collection's filter as JSON (server/user_collections.py reads it).
+TAXII_STATE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS taxii_collections (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    filter TEXT NOT NULL,
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS taxii_resume (
+    url TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    added_last TEXT NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    PRIMARY KEY (url, collection)
+)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "incident fact tables for the landscape", _V2_FACT_TABLES),
     Migration(
@@ -183,6 +205,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         (*TAXII_COLUMNS, SQLITE_BACKFILL, *TAXII_INDEXES),
     ),
     Migration(6, "user accounts: users, api_tokens, audit_log", ACCESS_TABLES),
+    Migration(
+        7, "TAXII state: user-defined collections, import resume points", TAXII_STATE_TABLES
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -6,6 +6,7 @@ The version lives in the one row of `threatscope_schema`. Versions:
    `actor_cves`.
 2. objects.tlp_rank and objects.date_added, indexed, as SQLite's version 5 (the TAXII server).
 3. user accounts: `users`, `api_tokens` (argon2 hashes only) and the `audit_log`.
+4. TAXII state: `taxii_collections` and `taxii_resume`, as SQLite's version 7.
 
 A later change appends a `Migration` (the same plain-data step as SQLite's) to MIGRATIONS and
 updates postgres_schema.sql, which always creates the latest version directly. Opening an older
@@ -56,6 +57,25 @@ ACCESS_TABLES = (
 )""",
 )
 
+# Shared with postgres_schema.sql, which creates the same tables for a new knowledge base.
+TAXII_STATE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS taxii_collections (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    filter TEXT NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    created_by TEXT COLLATE "C" NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS taxii_resume (
+    url TEXT COLLATE "C" NOT NULL,
+    collection TEXT COLLATE "C" NOT NULL,
+    added_last TEXT COLLATE "C" NOT NULL,
+    import_id BIGINT NOT NULL,
+    PRIMARY KEY (url, collection)
+)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         2,
@@ -69,6 +89,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(3, "user accounts: users, api_tokens, audit_log", ACCESS_TABLES),
+    Migration(
+        4, "TAXII state: user-defined collections, import resume points", TAXII_STATE_TABLES
+    ),
 )
 LATEST = MIGRATIONS[-1].version if MIGRATIONS else FIRST
 

@@ -1,4 +1,4 @@
--- ThreatScope knowledge base, PostgreSQL schema version 3 (older databases are upgraded by
+-- ThreatScope knowledge base, PostgreSQL schema version 4 (older databases are upgraded by
 -- postgres_migrations.py). The same tables as the SQLite schema (schema.sql, which explains
 -- each), with the object JSON as jsonb.
 --
@@ -189,4 +189,21 @@ CREATE TABLE IF NOT EXISTS audit_log (
     target TEXT COLLATE "C",
     remote TEXT COLLATE "C",
     detail JSONB NOT NULL DEFAULT '{}'
+);
+
+-- TAXII state (postgres_migrations.py step 4): user-defined collections, import resume points.
+CREATE TABLE IF NOT EXISTS taxii_collections (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    filter TEXT NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    created_by TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE IF NOT EXISTS taxii_resume (
+    url TEXT COLLATE "C" NOT NULL,
+    collection TEXT COLLATE "C" NOT NULL,
+    added_last TEXT COLLATE "C" NOT NULL,
+    import_id BIGINT NOT NULL,
+    PRIMARY KEY (url, collection)
 );

@@ -7,13 +7,15 @@ from typing import Any
 
 import psycopg
 
-from threatscope.store.taxii_queries import TaxiiFilter, TaxiiRow, TaxiiScope
+from threatscope.store.taxii_queries import CollectionFilter, TaxiiFilter, TaxiiRow, TaxiiScope
+from threatscope.store.taxii_state import TaxiiStateSQL
 
 __all__ = ["PostgresTaxiiQueries"]
 
 
-class PostgresTaxiiQueries:
+class PostgresTaxiiQueries(TaxiiStateSQL):
     _conn: psycopg.Connection[Any]
+    _taxii_marker = "%s"
 
     def taxii_sources(self, clearance: int) -> list[str]:
         # One index probe per source (a loose index scan of objects_by_source_added).
@@ -44,6 +46,18 @@ class PostgresTaxiiQueries:
         elif scope.kind == "tlp":
             clauses.append("tlp_rank = %s")
             params.append(scope.value)
+        elif isinstance(scope.value, CollectionFilter):
+            for column, values in (
+                ("source", scope.value.sources),
+                ("type", scope.value.types),
+                ("id", scope.value.ids),
+            ):
+                if values:
+                    clauses.append(f"{column} = ANY(%s)")
+                    params.append(list(values))
+            if scope.value.tlp_ceiling is not None:
+                clauses.append("tlp_rank <= %s")
+                params.append(scope.value.tlp_ceiling)
         for column, values in (
             ("id", match.ids),
             ("type", match.types),

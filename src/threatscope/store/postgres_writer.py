@@ -21,6 +21,7 @@ from threatscope.store.postgres_actors import PostgresActorQueries
 from threatscope.store.postgres_documents import PostgresDocumentQueries
 from threatscope.store.postgres_landscape import PostgresLandscapeQueries
 from threatscope.store.postgres_stream import stream
+from threatscope.store.postgres_taxii import PostgresTaxiiQueries
 
 __all__ = ["WRITERS_LOCK", "PostgresWriter", "stream"]
 
@@ -94,7 +95,9 @@ class _DerivedRows:
                 self.aliases.append((object_id, alias, normalise_name(alias), importer))
 
 
-class PostgresWriter(PostgresLandscapeQueries, PostgresActorQueries, PostgresDocumentQueries):
+class PostgresWriter(
+    PostgresLandscapeQueries, PostgresActorQueries, PostgresDocumentQueries, PostgresTaxiiQueries
+):
     read_only = False  # a write transaction: its landscape working set is a savepoint in it
 
     def __init__(

@@ -1,4 +1,4 @@
--- ThreatScope knowledge base, SQLite schema version 6 (older files are
+-- ThreatScope knowledge base, SQLite schema version 7 (older files are
 -- upgraded by migrations.py).
 -- `objects` holds the current version of every STIX object; everything else is derived from it
 -- on import (relationships, external_ids, aliases) or by actor resolution (actor_*), except
@@ -180,6 +180,24 @@ CREATE TABLE IF NOT EXISTS audit_log (
     detail TEXT NOT NULL DEFAULT '{}'
 );
 
--- 'TSKB': marks the file as ours, so --db never adopts another application's database.
+-- TAXII state (store/taxii_state.py): collections an admin defined (a filter over the objects,
+-- as JSON) and where `import taxii` resumes each (API root URL, collection) it pulled.
+CREATE TABLE IF NOT EXISTS taxii_collections (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    filter TEXT NOT NULL,
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS taxii_resume (
+    url TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    added_last TEXT NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    PRIMARY KEY (url, collection)
+);
+
+-- 'TSKB: marks the file as ours, so --db never adopts another application's database.
 PRAGMA application_id = 1414744898;
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from threatscope.store.taxii_queries import TaxiiFilter, TaxiiRow, TaxiiScope
+from threatscope.store.taxii_queries import CollectionFilter, TaxiiFilter, TaxiiRow, TaxiiScope
+from threatscope.store.taxii_state import TaxiiStateSQL
 
 __all__ = ["SQLiteTaxiiQueries"]
 
@@ -14,7 +15,7 @@ def _marks(values: tuple[Any, ...]) -> str:
     return ",".join("?" * len(values))
 
 
-class SQLiteTaxiiQueries:
+class SQLiteTaxiiQueries(TaxiiStateSQL):
     _conn: sqlite3.Connection
 
     def taxii_sources(self, clearance: int) -> list[str]:
@@ -46,6 +47,18 @@ class SQLiteTaxiiQueries:
         elif scope.kind == "tlp":
             clauses.append("tlp_rank = ?")
             params.append(scope.value)
+        elif isinstance(scope.value, CollectionFilter):
+            for column, values in (
+                ("source", scope.value.sources),
+                ("type", scope.value.types),
+                ("id", scope.value.ids),
+            ):
+                if values:
+                    clauses.append(f"{column} IN ({_marks(values)})")
+                    params.extend(values)
+            if scope.value.tlp_ceiling is not None:
+                clauses.append("tlp_rank <= ?")
+                params.append(scope.value.tlp_ceiling)
         if match.ids:
             clauses.append(f"id IN ({_marks(match.ids)})")
             params.extend(match.ids)

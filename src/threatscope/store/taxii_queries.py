@@ -11,18 +11,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["TaxiiFilter", "TaxiiQueries", "TaxiiRow", "TaxiiScope"]
+__all__ = ["CollectionFilter", "TaxiiFilter", "TaxiiQueries", "TaxiiRow", "TaxiiScope"]
+
+
+@dataclass(frozen=True)
+class CollectionFilter:
+    """The objects a user-defined collection holds: brought by one of `sources`, of one of
+    `types`, marked at most `tlp_ceiling` (a rank), and among `ids`; an empty part admits all."""
+
+    sources: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    tlp_ceiling: int | None = None
+    ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class TaxiiScope:
     """Which objects a collection holds, seen by whom: `kind` "all" (the knowledge base), "source"
-    (the objects an importer brought, `value` its name) or "tlp" (marked exactly at rank
-    `value`); `clearance`: the highest TLP rank the principal may see."""
+    (the objects an importer brought, `value` its name), "tlp" (marked exactly at rank
+    `value`) or "user" (a user-defined collection, `value` its CollectionFilter); `clearance`:
+    the highest TLP rank the principal may see."""
 
-    kind: Literal["all", "source", "tlp"]
+    kind: Literal["all", "source", "tlp", "user"]
     clearance: int
-    value: str | int | None = None
+    value: str | int | CollectionFilter | None = None
 
 
 @dataclass(frozen=True)
