@@ -31,6 +31,7 @@ from threatscope.server.knowledge import KnowledgeBases
 from threatscope.server.principal import Authenticator
 from threatscope.server.ratelimit import FailedLogins
 from threatscope.server.taxii import router as taxii_router
+from threatscope.server.ui import add_ui
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -183,6 +184,7 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(taxii_router)
+    add_ui(app)
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
     return app
 

@@ -45,6 +45,10 @@ class BrowseQueries(Protocol):
         """The TLP rank of each stored object of `ids` (absent ids are left out)."""
         ...
 
+    def recorded_splits(self) -> dict[str, str]:
+        """Objects an analyst split out of their actor: object id -> the actor it left."""
+        ...
+
     def actor_tlp_ranks(self) -> dict[str, int]:
         """Per actor id, the strictest TLP rank among its members: a reader sees an actor only
         when they may see every object it was resolved from."""

@@ -72,6 +72,13 @@ class PostgresBrowseQueries:
             ).fetchall()
         )
 
+    def recorded_splits(self) -> dict[str, str]:
+        return dict(
+            self._conn.execute(
+                "SELECT object_id, from_actor FROM actor_splits ORDER BY object_id"
+            ).fetchall()
+        )
+
     def actor_tlp_ranks(self) -> dict[str, int]:
         return dict(
             self._conn.execute(
