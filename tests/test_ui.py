@@ -91,7 +91,9 @@ def test_login_bad_then_good_sets_a_strict_session_cookie(
     csrf = _csrf(form.text)
     bad = client.post("/login", data={"csrf": csrf, "username": "ana", "token": "nope"})
     assert bad.status_code == 401
-    assert '<p class="error" role="alert" id="login-error">Wrong user name or token.</p>' in bad.text
+    error = '<p class="error" role="alert" id="login-error">Wrong user name or token.</p>'
+    assert error in bad.text
+    assert 'name="username" value="ana"' in bad.text  # kept for the next try
     # Another user's name with ana's token is no login either.
     other = client.post("/login", data={"csrf": csrf, "username": "green", "token": tokens["ana"]})
     assert other.status_code == 401
@@ -292,9 +294,8 @@ def test_upload_review_store_lands_the_reviewed_objects_and_an_audit_row(
     with KnowledgeBase(location, read_only=True) as kb:
         report = kb.store.get_object(report_id)
         assert report is not None and report["name"] == "turla-note.txt"
-        names = {
-            name for _, _, name in kb.store.search_objects("", ["indicator", "vulnerability"], 4, 99)
-        }
+        stored = kb.store.search_objects("", ["indicator", "vulnerability"], 4, 99)
+        names = {name for _, _, name in stored}
         assert "CVE-2024-3400" in names and "badhost.net" in names
         assert "203.0.113.7" not in names  # dropped in review
         event = kb.audit_log(limit=1)[0]

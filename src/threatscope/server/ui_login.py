@@ -28,7 +28,9 @@ def safe_next(value: object) -> str:
 
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html.j2", title="Log in", next=safe_next(next), error=None)
+    return render(
+        request, "login.html.j2", title="Log in", next=safe_next(next), error=None, username=""
+    )
 
 
 @router.post("/login")
@@ -44,7 +46,8 @@ async def login(request: Request) -> Response:
 
     def again(status: int, error: str) -> HTMLResponse:
         return render(
-            request, "login.html.j2", status=status, title="Log in", next=next_path, error=error
+            request, "login.html.j2", status=status, title="Log in", next=next_path,
+            error=error, username=name[:200],
         )
 
     wait = failed_logins.retry_after(remote)
