@@ -73,7 +73,8 @@ async def _read_upload(form: Any) -> tuple[str, str]:
 
 @router.post("/upload")
 async def upload_review(request: Request) -> Response:
-    form = await request.form()
+    # Starlette's default of 1 MB for a text field would cut a long pasted report short.
+    form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_UPLOAD_BYTES)
     if not csrf_ok(request, form.get("csrf")):
         return message_page(request, 403, "Refused", REFUSED_CSRF)
     who = _signed_in(request)
@@ -102,7 +103,7 @@ async def upload_review(request: Request) -> Response:
 
 @router.post("/upload/store")
 async def upload_store(request: Request) -> Response:
-    form = await request.form()
+    form = await request.form(max_files=0, max_part_size=MAX_UPLOAD_BYTES)
     if not csrf_ok(request, form.get("csrf")):
         return message_page(request, 403, "Refused", REFUSED_CSRF)
     who = _signed_in(request)
