@@ -9,22 +9,31 @@ marked CLEAR, GREEN and RED (each description says which), imported beside the M
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import new_location, shared_file
 from threatscope import KnowledgeBase
 from threatscope.server import create_app
+from threatscope.server.ui_login import safe_next
 from threatscope.server.ui_session import COOKIE
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ui_marked.json"
 CRIMSON = "intrusion-set--00000000-0000-4000-8000-000000000001"  # RED
 VERDANT = "intrusion-set--00000000-0000-4000-8000-000000000002"  # GREEN
 TURLA_GREEN = "intrusion-set--00000000-0000-4000-8000-000000000004"  # merges with MISP's Turla
-USERS = {"green": ("reader", "green"), "reader": ("reader", "red"), "ana": ("analyst", "red")}
+USERS = {
+    "green": ("reader", "green"),
+    "reader": ("reader", "red"),
+    "ana": ("analyst", "red"),
+    "leaver": ("reader", "red"),  # revoked by a test
+}
 
 
 @pytest.fixture(scope="module")
@@ -384,3 +393,52 @@ def test_the_dashboard_shows_the_landscape_with_its_filters(
     months = client.get("/", params={"months": "twelve"})
     assert months.status_code == 400
     assert "months: expected a whole number, got &#39;twelve&#39;" in months.text
+
+
+def test_a_session_ends_when_it_expires_or_its_user_is_revoked(
+    kb_ui: tuple[str, dict[str, str]],
+) -> None:
+    location = kb_ui[0]
+    client = _logged_in(kb_ui, "leaver")
+    assert client.get("/search").status_code == 200
+    signer = client.app.state.ui_signer  # type: ignore[attr-defined]
+    session = signer.loads(client.cookies[COOKIE])
+    valid = client.cookies[COOKIE]
+    client.cookies.set(COOKIE, signer.dumps({**session, "e": int(time.time()) - 1}))
+    assert client.get("/search", follow_redirects=False).status_code == 303
+    client.cookies.set(COOKIE, valid)
+    with KnowledgeBase(location) as kb:
+        kb.revoke_user("leaver")
+    assert client.get("/search", follow_redirects=False).status_code == 303
+
+
+def test_the_cookie_is_secure_over_https(kb_ui: tuple[str, dict[str, str]]) -> None:
+    location, tokens = kb_ui
+    client = TestClient(create_app(location), base_url="https://testserver")
+    csrf = _csrf(client.get("/login").text)
+    answer = client.post(
+        "/login", data={"csrf": csrf, "username": "green", "token": tokens["green"]},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and "; Secure" in answer.headers["set-cookie"]
+
+
+@given(st.text(max_size=30))
+def test_after_login_only_paths_on_this_server(value: str) -> None:
+    target = safe_next(value)
+    assert target.startswith("/") and not target.startswith("//") and "\\" not in target
+    assert target in (value, "/")
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=6))
+def test_search_matches_any_text_literally(
+    kb_ui: tuple[str, dict[str, str]], text: str
+) -> None:
+    """Whatever is typed (% and _ included) matches as a substring in any case, never as a
+    pattern, on both backends."""
+    with KnowledgeBase(kb_ui[0], read_only=True) as kb:
+        names = [o.get("name") or "" for o in kb.store.iter_objects(["malware", "tool"])]
+        found = kb.store.search_objects(text, ["malware", "tool"], 4, 10_000)
+    expected = sorted(n for n in names if text.lower() in n.lower())
+    assert sorted(name for _, _, name in found) == expected
