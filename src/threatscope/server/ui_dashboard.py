@@ -65,7 +65,9 @@ def dashboard(
         "min_n": min_n,
         "infer_nexus": bool(infer_nexus),
     }
-    common = {"title": "Landscape", "form": form, "categories": CATEGORIES, "counting": COUNTING}
+    common: dict[str, Any] = {
+        "title": "Landscape", "form": form, "categories": CATEGORIES, "counting": COUNTING
+    }
     if marking.rank > who.clearance.rank:
         return render(
             request, "dashboard.html.j2", status=403, hidden=marking.label, report=None,

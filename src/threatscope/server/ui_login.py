@@ -69,9 +69,9 @@ async def login(request: Request) -> Response:
     request.state.principal = who
     start_session(request, who.name)
     await run_in_threadpool(audited, request, "ui login")
-    response = RedirectResponse(next_path, status_code=303)
-    save_session(request, response)
-    return response
+    redirect = RedirectResponse(next_path, status_code=303)
+    save_session(request, redirect)
+    return redirect
 
 
 @router.post("/logout")
