@@ -42,7 +42,7 @@ class BrowseQueries(Protocol):
         ...
 
     def object_tlp_ranks(self, ids: Sequence[str]) -> dict[str, int]:
-        """The TLP rank of each stored object of `ids` (absent ids are left out)."""
+        """The TLP rank of each stored object of `ids` (absent ids are left out), by id."""
         ...
 
     def recorded_splits(self) -> dict[str, str]:

@@ -68,7 +68,8 @@ class PostgresBrowseQueries:
             return {}
         return dict(
             self._conn.execute(
-                "SELECT id, tlp_rank FROM objects WHERE id = ANY(%s)", (sorted(set(ids)),)
+                "SELECT id, tlp_rank FROM objects WHERE id = ANY(%s) ORDER BY id",
+                (sorted(set(ids)),),
             ).fetchall()
         )
 

@@ -61,13 +61,15 @@ class SQLiteBrowseQueries:
     ) -> list[dict[str, Any]]:
         if not actor_refs:
             return []
-        refs = sorted(set(actor_refs))[:_CHUNK]
+        # Every actor's members can be thousands of ids: one JSON array, not chunks, so that
+        # the order and the limit apply to the whole answer.
+        refs = orjson.dumps(sorted(set(actor_refs))).decode()
         rows = self._conn.execute(
             "SELECT o.json FROM objects o JOIN incident_facts f ON f.incident_id = o.id"
             " WHERE o.revoked = 0 AND o.tlp_rank <= ? AND f.fact IN (SELECT fact FROM"
-            f" incident_initiators WHERE actor_ref IN ({_marks(len(refs))}))"
+            " incident_initiators WHERE actor_ref IN (SELECT value FROM json_each(?)))"
             " ORDER BY f.day IS NULL, f.day DESC, o.id LIMIT ?",
-            (clearance, *refs, limit),
+            (clearance, refs, limit),
         )
         return [orjson.loads(doc) for (doc,) in rows]
 
@@ -81,7 +83,7 @@ class SQLiteBrowseQueries:
                     f"SELECT id, tlp_rank FROM objects WHERE id IN ({_marks(len(chunk))})", chunk
                 )
             )
-        return ranks
+        return dict(sorted(ranks.items()))
 
     def recorded_splits(self) -> dict[str, str]:
         return dict(
