@@ -292,6 +292,7 @@ def test_upload_review_store_lands_the_reviewed_objects_and_an_audit_row(
     assert "ioc:cve:CVE-2024-3400" in keys and "technique:T1566.001" in keys
     assert "ioc:ipv4:203.0.113.7" in keys and "ioc:domain:badhost.net" in keys
     assert any(key.startswith("actors:") for key in keys)  # Turla, suggested
+    assert all(action != "POST /upload" for _, action, _ in _audit_actions(location))
     stored = client.post(
         "/upload/store",
         data={"csrf": _csrf(review.text), "name": "turla-note.txt", "text": REPORT,

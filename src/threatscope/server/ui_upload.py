@@ -95,6 +95,8 @@ async def upload_review(request: Request) -> Response:
         return review_items(kb, who, extraction)
 
     items = await run_in_threadpool(review)
+    # A review reads and writes nothing: not a write for the app's audit of unrecorded POSTs.
+    request.state.audited = True
     return render(
         request, "review.html.j2", title=f"Review: {name}", name=name, text=text,
         may_store=who.may("analyst"), **items,
