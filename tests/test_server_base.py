@@ -44,7 +44,7 @@ def _app(location: str, **options: object) -> TestClient:
     def write(who: Principal = Depends(requires("analyst"))) -> dict:
         return {"user": who.name}
 
-    @app.post("/upload")
+    @app.post("/probe-upload")
     async def upload(request: Request) -> dict:
         return {"bytes": len(await request.body())}
 
@@ -86,14 +86,14 @@ def test_a_crash_is_one_line_without_a_trace(kb_file: str) -> None:
 
 def test_bodies_over_the_limit_are_refused(kb_file: str) -> None:
     client = _app(kb_file, anonymous_read=True, max_body_bytes=1000)
-    assert client.post("/upload", content=b"x" * 1000).json() == {"bytes": 1000}
-    assert client.post("/upload", content=b"x" * 1001).status_code == 413
+    assert client.post("/probe-upload", content=b"x" * 1000).json() == {"bytes": 1000}
+    assert client.post("/probe-upload", content=b"x" * 1001).status_code == 413
 
     def chunks():  # no Content-Length: counted as it arrives
         for _ in range(5):
             yield b"x" * 400
 
-    response = client.post("/upload", content=chunks())
+    response = client.post("/probe-upload", content=chunks())
     assert response.status_code == 413
     assert response.json()["title"] == "request body over 1000 bytes"
 

@@ -32,6 +32,7 @@ from threatscope.server.principal import Authenticator
 from threatscope.server.ratelimit import FailedLogins
 from threatscope.server.rest import include_rest_api
 from threatscope.server.taxii import router as taxii_router
+from threatscope.server.ui import add_ui
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -185,6 +186,7 @@ def create_app(
 
     app.include_router(taxii_router)
     include_rest_api(app)
+    add_ui(app)
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
     return app
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from threatscope.store.access import AccessQueries
+from threatscope.store.browse_queries import BrowseQueries
 from threatscope.store.queries import Analytics
 
 __all__ = [
@@ -155,7 +156,7 @@ class Writer(Analytics, Protocol):
         ...
 
 
-class Store(Analytics, AccessQueries, Protocol):
+class Store(Analytics, AccessQueries, BrowseQueries, Protocol):
     """A knowledge base. Reads (its own and `Analytics`) may happen at any time; writes happen
     inside `write()`."""
 

@@ -34,6 +34,7 @@ from threatscope.store.access_sql import AccessSQL
 from threatscope.store.base import SchemaUpgrade, StoredObject
 from threatscope.store.location import shown_location
 from threatscope.store.postgres_actors import PostgresActorQueries
+from threatscope.store.postgres_browse import PostgresBrowseQueries
 from threatscope.store.postgres_documents import PostgresDocumentQueries
 from threatscope.store.postgres_landscape import PostgresLandscapeQueries
 from threatscope.store.postgres_taxii import PostgresTaxiiQueries
@@ -113,6 +114,7 @@ class PostgresStore(
     PostgresDocumentQueries,
     PostgresTaxiiQueries,
     AccessSQL,
+    PostgresBrowseQueries,
 ):
     _marker = "%s"
     _json_marker = "%s::jsonb"

@@ -36,6 +36,7 @@ from threatscope.store.base import (
     StoredObject,
 )
 from threatscope.store.sqlite_actors import SQLiteActorQueries
+from threatscope.store.sqlite_browse import SQLiteBrowseQueries
 from threatscope.store.sqlite_documents import SQLiteDocumentQueries
 from threatscope.store.sqlite_landscape import SQLiteLandscapeQueries
 from threatscope.store.sqlite_taxii import SQLiteTaxiiQueries
@@ -111,7 +112,7 @@ class SQLiteAnalytics(
     _conn: sqlite3.Connection
 
 
-class SQLiteStore(SQLiteAnalytics, AccessSQL):
+class SQLiteStore(SQLiteAnalytics, AccessSQL, SQLiteBrowseQueries):
     def __init__(self, path: Path | str, create: bool = True, read_only: bool = False) -> None:
         """Open the knowledge base at `path`. Only `create` makes one, and only in a new or
         empty file; any other file is refused untouched unless it is a ThreatScope knowledge
