@@ -11,7 +11,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -31,7 +30,7 @@ def import_taxii_command(
     print_json: Callable[[Any], None],
     out: SafeConsole,
     err: SafeConsole,
-) -> click.Command:
+) -> Any:  # typer's click Command (typer may vendor click)
     """The click command `import taxii` runs (built once per CLI run, when it is asked for)."""
     taxii_app = typer.Typer(add_completion=False)
 

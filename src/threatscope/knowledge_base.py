@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -47,6 +47,7 @@ from threatscope.results import (
 )
 from threatscope.store import Store, open_store, postgres_url, sqlite_path
 from threatscope.store.location import shown_location
+from threatscope.store.taxii_state import TaxiiStateSQL
 
 if TYPE_CHECKING:  # attribution imports numpy and scipy: not on every `import threatscope`
     from threatscope.access import AuditEvent, NewToken, Token, User
@@ -369,7 +370,11 @@ class KnowledgeBase:
             check_added_after(added_after)
         feed = connect(url, user, token)
         existing = self._existing_store()
-        previous = existing.taxii_resume_point(feed.api_root, collection) if existing else None
+        previous = (
+            cast(TaxiiStateSQL, existing).taxii_resume_point(feed.api_root, collection)
+            if existing
+            else None
+        )
         resumed_from = previous.added_last if previous else None
         asked = added_after if added_after is not None else resumed_from
         fetching = None

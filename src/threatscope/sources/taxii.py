@@ -171,7 +171,7 @@ def connect(url: str, user: str | None = None, token: str | None = None) -> Taxi
         auth = requests.auth.HTTPBasicAuth(user, token) if user else _BearerAuth(token)
     conn = _HTTPConnection(version="2.1", auth=auth)
     # requests waits forever by default; taxii2-client passes no timeout.
-    conn.session.request = partial(conn.session.request, timeout=_TIMEOUT)  # type: ignore[method-assign]
+    conn.session.request = partial(conn.session.request, timeout=_TIMEOUT)
     feed = TaxiiFeed("", conn)
 
     def keep_headers(response: requests.Response, *args: Any, **kwargs: Any) -> None:
