@@ -25,7 +25,7 @@ from threatscope.cli import app
 from threatscope.server import Principal, create_app
 from threatscope.server.auth import TokenAuthenticator
 from threatscope.server.deps import audited, principal, requires
-from threatscope.server.principal import NoUsers, Unauthenticated
+from threatscope.server.principal import Unauthenticated
 from threatscope.store import open_store
 
 
@@ -343,10 +343,16 @@ def test_serve_defaults_to_tokens_when_the_knowledge_base_has_users(
     assert server.state.authenticator(f"Bearer {accounts['adam']}").name == "adam"
 
 
-def test_no_users_means_no_logins(kb_location: str) -> None:
+def test_a_user_added_while_the_server_runs_logs_in_without_a_restart(kb_location: str) -> None:
     with KnowledgeBase(kb_location) as kb:
         kb.record_audit("x", "touch")  # a knowledge base without users
-    assert isinstance(create_app(kb_location).state.authenticator, NoUsers)
+    authenticate = create_app(kb_location).state.authenticator
+    with pytest.raises(Unauthenticated, match="bad credentials"):
+        authenticate("Bearer ts_000000000000_nothing")
+    with KnowledgeBase(kb_location) as kb:
+        kb.add_user("late", "reader", "green")
+        token = kb.create_token("late").token
+    assert authenticate(f"Bearer {token}").name == "late"
 
 
 def test_token_verification_cost_with_and_without_the_cache(accounts: dict[str, str]) -> None:

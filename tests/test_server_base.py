@@ -67,7 +67,7 @@ def test_anonymous_reads_only_when_allowed(kb_file: str) -> None:
     refused = opened.post("/write")
     assert refused.status_code == 401  # no anonymous writes, ever
     bad = opened.get("/probe", headers={"Authorization": "Bearer nope"})
-    assert bad.status_code == 401 and bad.json()["title"] == "this server has no user accounts"
+    assert bad.status_code == 401 and bad.json()["title"] == "bad credentials"
 
 
 def test_every_response_carries_the_security_headers(kb_file: str) -> None:

@@ -12,7 +12,7 @@ import threading
 from threatscope.access.tokens import VERIFIED, VerifiedTokens, verify_token
 from threatscope.access.users import User
 from threatscope.knowledge_base import KnowledgeBase
-from threatscope.server.principal import Authenticator, NoUsers, Principal, Unauthenticated
+from threatscope.server.principal import Authenticator, Principal, Unauthenticated
 
 __all__ = ["TokenAuthenticator", "default_authenticator"]
 
@@ -73,10 +73,6 @@ def _principal(user: User) -> Principal:
 
 
 def default_authenticator(location: str) -> Authenticator:
-    """Tokens when the knowledge base has users; otherwise nobody can log in (NoUsers)."""
-    with KnowledgeBase(location, read_only=True) as kb:
-        try:
-            has_users = bool(kb.users())
-        except Exception:  # no knowledge base yet (or unreadable): the server says so later
-            has_users = False
-    return TokenAuthenticator(location) if has_users else NoUsers()
+    """Tokens, looked up on every request that is not a cache hit: a user or token added while
+    the server runs can log in at once (deciding at start-up refused them until a restart)."""
+    return TokenAuthenticator(location)

@@ -47,13 +47,3 @@ class Authenticator(Protocol):
     Returns None for "no credentials"; raises Unauthenticated for bad ones."""
 
     def __call__(self, authorization: str | None) -> Principal | None: ...
-
-
-class NoUsers:
-    """The authenticator of a server without user accounts: nobody can log in, so only
-    anonymous reads (if allowed) are answered."""
-
-    def __call__(self, authorization: str | None) -> Principal | None:
-        if authorization:
-            raise Unauthenticated("this server has no user accounts")
-        return None
