@@ -284,3 +284,15 @@ def test_the_posted_filter_admits_what_the_served_one_holds(
         and object_tlp_rank(obj, importer, definitions) <= clearance
     }
     assert served == admitted
+
+
+def test_no_collections_is_said_not_drawn_as_an_empty_table(tmp_path: Path) -> None:
+    location = str(tmp_path / "kb.db")
+    with KnowledgeBase(location) as kb:
+        kb.record_audit("x", "touch")
+    result = cli(location, "collections", "list")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "no user-defined collections yet: `threatscope collections add TITLE` makes one\n"
+    )
+    assert ok_json(location, "collections", "list") == []

@@ -177,6 +177,13 @@ def register(
         if json:
             print_json([c.as_dict() for c in found])
             return
+        if not found:
+            out.print(
+                "no user-defined collections yet: `threatscope collections add TITLE` makes one",
+                markup=False,
+                highlight=False,
+            )
+            return
         table = Table("id", "title", "sources", "types", "tlp", "ids", "created by")
         for c in found:
             table.add_row(
