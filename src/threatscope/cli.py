@@ -14,7 +14,6 @@ import typer
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
@@ -29,7 +28,7 @@ from threatscope.cli_options import LandscapeFilters, MinNOption, landscape_filt
 from threatscope.cli_taxii import import_taxii_command
 from threatscope.cli_taxii import register as register_taxii_commands
 from threatscope.config import default_db_location, shared_data_dir
-from threatscope.console import SafeConsole, clean, literal, styled
+from threatscope.console import SafeConsole, clean, count_progress, literal, styled
 from threatscope.errors import ConfigError, NotFoundError, ThreatScopeError
 from threatscope.knowledge_base import KnowledgeBase, NoEvidenceError, ParameterError
 from threatscope.report.terminal import (
@@ -214,15 +213,7 @@ def import_(
     """Import a file or directory through one source, in one transaction. (A TAXII 2.1
     collection: `threatscope import taxii URL --collection ID`, see its --help.)"""
     paths = [p for p in (path, *(more_paths or ())) if p]
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    progress = count_progress(err)
     task = progress.add_task(clean(f"Reading {path or source}"), total=None)
 
     def update(stage: str, done: int, total: int | None) -> None:

@@ -12,10 +12,9 @@ from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from threatscope.console import SafeConsole, clean
+from threatscope.console import SafeConsole, clean, count_progress
 from threatscope.knowledge_base import KnowledgeBase
 
 __all__ = ["import_taxii_command", "register"]
@@ -70,15 +69,7 @@ def import_taxii_command(
         json: JsonOption = False,
     ) -> None:
         """Pull a TAXII 2.1 collection page by page and store it, in one transaction."""
-        progress = Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        )
+        progress = count_progress(err)
         task = progress.add_task(clean(f"Pulling {url}"), total=None)
 
         def update(stage: str, done: int, total: int | None) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-__all__ = ["SafeConsole", "clean", "literal", "styled"]
+__all__ = ["SafeConsole", "clean", "count_progress", "literal", "styled"]
 
 # C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), and the Unicode
 # bidirectional overrides and isolates that can make `exe.txt` read as `txt.exe`.
@@ -51,3 +52,17 @@ class SafeConsole(Console):
     def render_str(self, text: str, **kwargs: Any) -> Text:
         kwargs["markup"] = False
         return super().render_str(clean(text), **kwargs)
+
+
+def count_progress(console: Console) -> Progress:
+    """The bar of a long import on `console` (stderr): objects counted, time elapsed; shown
+    only on a terminal and gone when done, so piped output stays clean."""
+    return Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
